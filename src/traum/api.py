@@ -1,0 +1,102 @@
+"""The Python API; each function mirrors a CLI command.
+
+    >>> import traum
+    >>> report = traum.index(["~/Samples"], db="catalog.db")      # doctest: +SKIP
+    >>> [h.path for h in traum.search("dusty vinyl kick", db="catalog.db").hits]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from traum.catalog import Catalog
+from traum.embedding.base import EmbeddingModel
+from traum.errors import ModelUnavailable, TraumError
+from traum.pipeline import IndexOptions, IndexReport, Progress, run_index
+from traum.search import SearchResult
+from traum.settings import default_model, resolve_db
+
+PathLike = str | os.PathLike[str]
+
+
+@functools.lru_cache(maxsize=2)
+def get_model(name: str | None = None, device: str = "auto", precision: str = "auto") -> EmbeddingModel:
+    """Load a model once per process (the server and repeated API calls share it)."""
+    from traum.embedding import load_model
+
+    return load_model(name, device=device, precision=precision)
+
+
+def catalog_model_name(catalog: Catalog) -> str:
+    """The model a catalog was embedded with, else the configured default."""
+    stored = catalog.get_meta("model")
+    return (stored or {}).get("name") or default_model()
+
+
+def index(paths: Sequence[PathLike], *, db: PathLike | None = None, model: str | None = None,
+          batch_size: int | None = None, workers: int | None = None, device: str = "auto",
+          precision: str = "auto", progress: Progress | None = None) -> IndexReport:
+    """Catalog and embed every audio file under ``paths``; safe to rerun and to interrupt."""
+    options = IndexOptions(model=model or os.environ.get("TRAUM_MODEL"), device=device, precision=precision,
+                           batch_size=batch_size, workers=workers)
+    with Catalog(resolve_db(db)) as catalog:
+        if options.model is None:
+            options.model = catalog_model_name(catalog)
+        return run_index(list(paths), catalog, options, progress)
+
+
+def search(text: str, *, db: PathLike | None = None, k: int = 10, model: str | None = None) -> SearchResult:
+    """Text search: semantic with the catalog's model, file names without one."""
+    from traum.search import search_text
+
+    with Catalog(resolve_db(db), readonly=True) as catalog:
+        loaded, notice = _try_model(model or catalog_model_name(catalog))
+        return search_text(catalog, text, k=k, model=loaded, notice=notice)
+
+
+def _try_model(name: str) -> tuple[EmbeddingModel | None, str | None]:
+    try:
+        return get_model(name), None
+    except ModelUnavailable as err:
+        return None, f"{err}. Matching file and folder names instead."
+
+
+def embed(files: Sequence[PathLike], *, model: str | None = None) -> list[dict[str, Any]]:
+    """``[{"path", "embedding"}]`` for audio files, L2-normalised float32 vectors."""
+    from traum.embedding.files import embed_file
+
+    loaded = get_model(model)
+    return [{"path": str(f), "embedding": embed_file(loaded, f)[0]} for f in files]
+
+
+def embed_text(texts: Sequence[str], *, model: str | None = None) -> np.ndarray:
+    return get_model(model).embed_text(list(texts))
+
+
+def status(*, db: PathLike | None = None) -> dict[str, Any]:
+    path = resolve_db(db)
+    with Catalog(path, readonly=True) as catalog:
+        size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
+        return {"catalog": str(path), "catalog_bytes": size, "counts": catalog.counts(),
+                "stems": catalog.stem_count(), "embedded": catalog.stem_count(embedded_only=True),
+                "model": catalog.get_meta("model"), "embedding_models": catalog.embedding_models(),
+                "last_run": catalog.get_meta("last_run")}
+
+
+def export(out: PathLike, *, format: str | None = None, db: PathLike | None = None) -> int:
+    """Write embeddings to ``out`` (pkl, npy or parquet); returns how many were written."""
+    from traum.catalog.export import export_embeddings
+
+    out = Path(out)
+    format = (format or out.suffix.lstrip(".")).lower()
+    with Catalog(resolve_db(db), readonly=True) as catalog:
+        return export_embeddings(catalog, out, format)
+
+
+__all__ = ["TraumError", "embed", "embed_text", "export", "index", "search", "status"]

@@ -1,0 +1,120 @@
+"""Decode any file libsndfile can read into mono float32 at the rate a model needs.
+
+Decoding is by content: a WAV named ``.WAV.ews`` is audio, a ``.wav`` full of text is not.
+Errors are sorted so the pipeline can act on them: :class:`~traum.errors.NotAudio` (skip),
+:class:`~traum.errors.AudioError` (corrupt or unsupported: fail, don't retry) and
+:class:`~traum.errors.TransientAudioError` (I/O: retry with backoff).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from traum.errors import AudioError, NotAudio, TransientAudioError
+
+#: Extensions a producer would expect to be audio; a file with one of these that libsndfile cannot
+#: read is reported as failed (corrupt), any other unreadable file as skipped (not audio).
+AUDIO_EXTENSIONS = frozenset(
+    ".wav .wave .bwf .aif .aiff .aifc .flac .ogg .oga .opus .mp3 .caf .w64 .rf64 .au .snd".split()
+)
+
+#: Read long files in blocks so a 10-minute stereo stem never sits in memory as float32 stereo.
+_BLOCK_FRAMES = 1 << 20
+
+_BIT_DEPTH = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "FLOAT": 32, "DOUBLE": 64,
+              "ALAW": 8, "ULAW": 8}
+
+
+@dataclass(frozen=True, slots=True)
+class AudioInfo:
+    sample_rate: int
+    channels: int
+    frames: int
+    format: str
+    subtype: str
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.sample_rate if self.sample_rate else 0.0
+
+    @property
+    def bit_depth(self) -> int | None:
+        """Bits per sample for PCM and float; None for compressed formats (MP3, Vorbis, Opus)."""
+        return _BIT_DEPTH.get(self.subtype)
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    info: AudioInfo
+    #: Mono float32 samples at ``sample_rate``.
+    samples: np.ndarray
+    sample_rate: int
+    #: Fewer frames than the header announced: the file is truncated.
+    truncated: bool = False
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+def probe(path: str | os.PathLike[str]) -> AudioInfo:
+    """Read the header only."""
+    try:
+        info = sf.info(os.fspath(path))
+    except Exception as err:  # noqa: BLE001 - sorted into our error classes just below
+        raise _classify(path, err) from err
+    return AudioInfo(int(info.samplerate), int(info.channels), int(info.frames), info.format, info.subtype)
+
+
+def load(path: str | os.PathLike[str], sample_rate: int | None = 48_000) -> Decoded:
+    """Decode ``path`` to mono float32, resampled with soxr (HQ) to ``sample_rate`` (None keeps it)."""
+    info = probe(path)
+    try:
+        mono = _read_mono(path)
+    except Exception as err:  # noqa: BLE001
+        raise _classify(path, err) from err
+    if mono.size == 0:
+        raise AudioError(f"{path}: no audio frames")
+    rate = sample_rate or info.sample_rate
+    if rate != info.sample_rate:
+        mono = soxr.resample(mono, info.sample_rate, rate, quality="HQ").astype(np.float32, copy=False)
+    truncated = info.frames > 0 and len(mono) * info.sample_rate < 0.99 * info.frames * rate
+    return Decoded(info, np.ascontiguousarray(mono, dtype=np.float32), rate, truncated)
+
+
+def _read_mono(path: str | os.PathLike[str]) -> np.ndarray:
+    parts = []
+    with sf.SoundFile(os.fspath(path)) as fh:
+        while True:
+            block = fh.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
+            if not len(block):
+                break
+            parts.append(block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0].copy())
+    if not parts:
+        return np.zeros(0, dtype=np.float32)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+_NOT_RECOGNISED = re.compile(r"format not recogni[sz]ed|unknown format|not a valid|file contains data in an unknown", re.I)
+
+
+def _classify(path: str | os.PathLike[str], err: Exception) -> AudioError:
+    name = os.fspath(path)
+    if isinstance(err, AudioError):
+        return err
+    if isinstance(err, FileNotFoundError):
+        return AudioError(f"{name}: file vanished while reading")
+    if isinstance(err, OSError) and not isinstance(err, sf.LibsndfileError):
+        return TransientAudioError(f"{name}: {err.strerror or err}")
+    message = str(err).split(":", 1)[-1].strip() if name in str(err) else str(err)
+    if _NOT_RECOGNISED.search(message) or os.path.getsize(name) == 0:
+        if os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS:
+            return AudioError(f"{name}: not decodable audio ({message or 'empty file'})")
+        return NotAudio(f"{name}: not audio ({message})")
+    return AudioError(f"{name}: {message}")

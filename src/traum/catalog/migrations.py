@@ -1,0 +1,82 @@
+"""The catalog schema, one named migration per version. Never edit a released migration: add one."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from traum.catalog.db import migration
+
+
+@migration(1, "initial")
+def _initial(conn: sqlite3.Connection) -> None:
+    _run_script(conn, """
+        -- One row per distinct content, id = SHA-256 of the file's bytes (docs/catalog.md).
+        CREATE TABLE stems (
+            id TEXT PRIMARY KEY,
+            path TEXT NOT NULL,
+            filename TEXT NOT NULL,
+            file_size INTEGER,
+            duration REAL,
+            sample_rate INTEGER,
+            channels INTEGER,
+            bit_depth INTEGER,
+            format TEXT,
+            bpm REAL,
+            key TEXT,
+            tempo_confidence REAL,
+            category TEXT,
+            category_confidence REAL,
+            tags TEXT,
+            spectral_features TEXT,
+            temporal_features TEXT,
+            harmonic_features TEXT,
+            quality_ok INTEGER,
+            quality_score REAL,
+            noise_level REAL,
+            dynamic_range REAL,
+            user_rating INTEGER,
+            user_tags TEXT,
+            usage_count INTEGER NOT NULL DEFAULT 0,
+            imported_at TEXT NOT NULL,
+            last_accessed TEXT,
+            processing_version INTEGER,
+            clap_embedding BLOB,
+            embedding_model TEXT
+        );
+        -- Files longer than one model window: a vector per window, for best-window search.
+        CREATE TABLE stem_windows (
+            stem_id TEXT NOT NULL REFERENCES stems(id) ON DELETE CASCADE,
+            offset REAL NOT NULL,
+            embedding BLOB NOT NULL,
+            PRIMARY KEY (stem_id, offset)
+        );
+        -- One row per path ever seen: the indexing ledger, and the link from paths to content.
+        CREATE TABLE processing_status (
+            file_path TEXT PRIMARY KEY,
+            file_hash TEXT,
+            status TEXT NOT NULL CHECK (status IN ('indexed', 'pending', 'failed', 'skipped', 'missing')),
+            last_attempt TEXT,
+            retry_count INTEGER NOT NULL DEFAULT 0,
+            error_message TEXT,
+            processing_time REAL,
+            checkpoint_data TEXT,
+            file_size INTEGER,
+            mtime_ns INTEGER
+        );
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE INDEX idx_stems_category ON stems(category);
+        CREATE INDEX idx_stems_bpm ON stems(bpm);
+        CREATE INDEX idx_stems_key ON stems(key);
+        CREATE INDEX idx_stems_quality ON stems(quality_ok, quality_score);
+        CREATE INDEX idx_stems_imported_at ON stems(imported_at);
+        CREATE INDEX idx_stems_path ON stems(path);
+        CREATE INDEX idx_status_status ON processing_status(status);
+        CREATE INDEX idx_status_hash ON processing_status(file_hash);
+        """)
+
+
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    # Not executescript(): it COMMITs first, which would break the migration's transaction.
+    for statement in script.split(";"):
+        if statement.strip() and sqlite3.complete_statement(statement + ";"):
+            conn.execute(statement)

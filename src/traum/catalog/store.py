@@ -1,0 +1,334 @@
+"""Sample-specific tables and queries on top of :mod:`traum.catalog.db`.
+
+Two ideas shape the schema (docs/catalog.md): a *stem* is a distinct content (id = SHA-256), analysed
+and embedded once; ``processing_status`` has a row per *path*, linking it to its stem and recording
+how its processing went. Identical files at two paths share one stem.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from traum.catalog import db
+from traum.catalog import migrations as _migrations  # noqa: F401 - registers the migrations
+
+STATUSES = ("indexed", "pending", "failed", "skipped", "missing")
+#: A path whose content is in the catalog and on disk.
+PRESENT = ("indexed", "pending")
+EMBEDDING_DTYPE = np.float32
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vector, dtype=EMBEDDING_DTYPE).tobytes()
+
+
+def from_blob(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=EMBEDDING_DTYPE)
+
+
+@dataclass(frozen=True, slots=True)
+class FileState:
+    """What the catalog remembers about a path."""
+
+    path: str
+    file_hash: str | None
+    status: str
+    file_size: int | None
+    mtime_ns: int | None
+    retry_count: int
+    error_message: str | None
+    checkpoint: dict[str, Any]
+
+
+@dataclass(slots=True)
+class StemRecord:
+    """A new or re-analysed stem, as the pipeline hands it to :meth:`Catalog.write_batch`."""
+
+    id: str
+    path: str
+    file_size: int
+    duration: float
+    sample_rate: int
+    channels: int
+    bit_depth: int | None
+    format: str
+    facts: dict[str, Any] = field(default_factory=dict)
+    embedding: np.ndarray | None = None
+    windows: list[tuple[float, np.ndarray]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PathOutcome:
+    """The status row to write for one path."""
+
+    path: str
+    status: str
+    file_hash: str | None = None
+    file_size: int | None = None
+    mtime_ns: int | None = None
+    error: str | None = None
+    processing_time: float | None = None
+    checkpoint: dict[str, Any] | None = None
+
+
+#: Analysis columns a StemRecord's ``facts`` may fill (JSON-encoded when not scalar).
+FACT_COLUMNS = ("bpm", "key", "tempo_confidence", "category", "category_confidence", "tags",
+                "spectral_features", "temporal_features", "harmonic_features", "quality_ok",
+                "quality_score", "noise_level", "dynamic_range")
+
+
+class Catalog:
+    """A sample catalog in one SQLite file."""
+
+    def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        if readonly and not self.path.exists():
+            from traum.errors import NotFound
+
+            raise NotFound(f"no catalog at {self.path}; run `traum index FOLDER` first or pass --db")
+        self.conn = db.connect(self.path, readonly=readonly)
+        if readonly:
+            self.conn.isolation_level = None
+        else:
+            db.migrate(self.conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def transaction(self):
+        return db.transaction(self.conn)
+
+    # -- meta --------------------------------------------------------------------------------------
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self.conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = "
+                          "excluded.value", (key, json.dumps(value)))
+
+    # -- paths ------------------------------------------------------------------------------------
+
+    def file_state(self, path: str) -> FileState | None:
+        row = self.conn.execute("SELECT * FROM processing_status WHERE file_path = ?", (path,)).fetchone()
+        if row is None:
+            return None
+        return FileState(row["file_path"], row["file_hash"], row["status"], row["file_size"], row["mtime_ns"],
+                         row["retry_count"], row["error_message"], json.loads(row["checkpoint_data"] or "{}"))
+
+    def paths_under(self, roots: Iterable[str], statuses: Iterable[str] = STATUSES) -> Iterator[str]:
+        marks = ",".join("?" * len(tuple(statuses)))
+        for root in roots:
+            prefix = root.rstrip(os.sep) + os.sep
+            rows = self.conn.execute(
+                f"SELECT file_path FROM processing_status WHERE status IN ({marks}) "
+                "AND (file_path = ? OR substr(file_path, 1, ?) = ?)",
+                (*statuses, root, len(prefix), prefix))
+            yield from (r[0] for r in rows)
+
+    # -- stems ------------------------------------------------------------------------------------
+
+    def stem_embedded_with(self, stem_id: str) -> str | None | bool:
+        """False if there is no such stem; else the model id of its embedding (None if pending)."""
+        row = self.conn.execute("SELECT embedding_model, clap_embedding IS NOT NULL FROM stems WHERE id = ?",
+                                (stem_id,)).fetchone()
+        if row is None:
+            return False
+        return row[0] if row[1] else None
+
+    def pending_stems(self, model_id: str | None = None) -> list[tuple[str, str]]:
+        """(stem id, a present path) for stems without an embedding from ``model_id``."""
+        rows = self.conn.execute(
+            "SELECT s.id, p.file_path FROM stems s JOIN processing_status p ON p.file_hash = s.id "
+            "WHERE p.status IN ('indexed', 'pending') AND (s.clap_embedding IS NULL OR "
+            "(? IS NOT NULL AND s.embedding_model IS NOT ?)) GROUP BY s.id", (model_id, model_id))
+        return [(r[0], r[1]) for r in rows]
+
+    def write_batch(self, stems: Iterable[StemRecord] = (), outcomes: Iterable[PathOutcome] = (),
+                    embeddings: Iterable[tuple[str, np.ndarray, list[tuple[float, np.ndarray]], str]] = (),
+                    model_id: str | None = None) -> None:
+        """Write a batch of results in one transaction: all of it lands, or none of it."""
+        with self.transaction():
+            for stem in stems:
+                self._upsert_stem(stem, model_id)
+            for stem_id, vector, windows, model in embeddings:
+                self._set_embedding(stem_id, vector, windows, model)
+            for outcome in outcomes:
+                self._write_outcome(outcome)
+
+    def _upsert_stem(self, stem: StemRecord, model_id: str | None) -> None:
+        from traum.settings import PROCESSING_VERSION
+
+        facts = {k: _sql_value(stem.facts.get(k)) for k in FACT_COLUMNS}
+        columns = ["id", "path", "filename", "file_size", "duration", "sample_rate", "channels", "bit_depth",
+                   "format", *FACT_COLUMNS, "imported_at", "processing_version"]
+        values = [stem.id, stem.path, os.path.basename(stem.path), stem.file_size, stem.duration,
+                  stem.sample_rate, stem.channels, stem.bit_depth, stem.format, *facts.values(), now(),
+                  PROCESSING_VERSION]
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:] if c != "imported_at")
+        self.conn.execute(f"INSERT INTO stems ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+                          f"ON CONFLICT(id) DO UPDATE SET {updates}", values)
+        if stem.embedding is not None and model_id:
+            self._set_embedding(stem.id, stem.embedding, stem.windows, model_id)
+
+    def _set_embedding(self, stem_id: str, vector: np.ndarray, windows: list[tuple[float, np.ndarray]],
+                       model_id: str) -> None:
+        self.conn.execute("UPDATE stems SET clap_embedding = ?, embedding_model = ? WHERE id = ?",
+                          (to_blob(vector), model_id, stem_id))
+        self.conn.execute("DELETE FROM stem_windows WHERE stem_id = ?", (stem_id,))
+        if len(windows) > 1:
+            self.conn.executemany("INSERT INTO stem_windows (stem_id, offset, embedding) VALUES (?, ?, ?)",
+                                  [(stem_id, float(off), to_blob(vec)) for off, vec in windows])
+        self.conn.execute("UPDATE processing_status SET status = 'indexed' WHERE file_hash = ? AND status = "
+                          "'pending'", (stem_id,))
+
+    def _write_outcome(self, o: PathOutcome) -> None:
+        previous = self.conn.execute("SELECT file_hash, retry_count FROM processing_status WHERE file_path = ?",
+                                     (o.path,)).fetchone()
+        status = o.status
+        if status == "indexed" and o.file_hash and self.stem_embedded_with(o.file_hash) is None:
+            status = "pending"
+        retries = (previous["retry_count"] + 1 if previous else 1) if status == "failed" else 0
+        self.conn.execute(
+            "INSERT INTO processing_status (file_path, file_hash, status, last_attempt, retry_count, "
+            "error_message, processing_time, checkpoint_data, file_size, mtime_ns) VALUES (?,?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT(file_path) DO UPDATE SET file_hash = excluded.file_hash, status = excluded.status, "
+            "last_attempt = excluded.last_attempt, retry_count = excluded.retry_count, error_message = "
+            "excluded.error_message, processing_time = excluded.processing_time, checkpoint_data = "
+            "excluded.checkpoint_data, file_size = excluded.file_size, mtime_ns = excluded.mtime_ns",
+            (o.path, o.file_hash, status, now(), retries, o.error, o.processing_time,
+             json.dumps(o.checkpoint) if o.checkpoint else None, o.file_size, o.mtime_ns))
+        if previous and previous["file_hash"] and previous["file_hash"] != o.file_hash:
+            self._forget_if_orphaned(previous["file_hash"])
+        if o.file_hash and status in PRESENT:
+            self.conn.execute("UPDATE stems SET path = ?, filename = ? WHERE id = ? AND path NOT IN (SELECT "
+                              "file_path FROM processing_status WHERE file_hash = ? AND status IN "
+                              "('indexed', 'pending'))", (o.path, os.path.basename(o.path), o.file_hash,
+                                                          o.file_hash))
+
+    def _forget_if_orphaned(self, stem_id: str) -> None:
+        """A path's content changed: drop the old stem unless another path still refers to it."""
+        self.conn.execute("DELETE FROM stems WHERE id = ? AND NOT EXISTS (SELECT 1 FROM processing_status "
+                          "WHERE file_hash = ?)", (stem_id, stem_id))
+
+    def mark_missing(self, paths: Iterable[str]) -> int:
+        """Files gone from disk: kept, marked missing, and no longer a stem's shown path."""
+        paths = list(paths)
+        with self.transaction():
+            for path in paths:
+                row = self.conn.execute("UPDATE processing_status SET status = 'missing', last_attempt = ? "
+                                        "WHERE file_path = ? RETURNING file_hash", (now(), path)).fetchone()
+                if row and row[0]:
+                    self._repoint_stem(row[0], path)
+        return len(paths)
+
+    def _repoint_stem(self, stem_id: str, gone: str) -> None:
+        alive = self.conn.execute("SELECT file_path FROM processing_status WHERE file_hash = ? AND status IN "
+                                  "('indexed', 'pending') ORDER BY file_path LIMIT 1", (stem_id,)).fetchone()
+        if alive:
+            self.conn.execute("UPDATE stems SET path = ?, filename = ? WHERE id = ? AND path = ?",
+                              (alive[0], os.path.basename(alive[0]), stem_id, gone))
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATUSES, 0)
+        for status, n in self.conn.execute("SELECT status, count(*) FROM processing_status GROUP BY status"):
+            counts[status] = n
+        return counts
+
+    def stem_count(self, *, embedded_only: bool = False) -> int:
+        where = "WHERE clap_embedding IS NOT NULL" if embedded_only else ""
+        return int(self.conn.execute(f"SELECT count(*) FROM stems {where}").fetchone()[0])
+
+    def stems(self, ids: Iterable[str] | None = None, *, present_only: bool = True) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM stems s"
+        clauses, params = [], []
+        if present_only:
+            clauses.append(_PRESENT_SQL)
+        if ids is not None:
+            ids = list(ids)
+            clauses.append(f"s.id IN ({','.join('?' * len(ids))})")
+            params += ids
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        return [_stem_dict(r) for r in self.conn.execute(sql, params)]
+
+    def stem(self, stem_id: str) -> dict[str, Any] | None:
+        found = self.stems([stem_id], present_only=False)
+        return found[0] if found else None
+
+    def embeddings(self, model_id: str | None = None) -> tuple[list[str], np.ndarray]:
+        """Ids and stacked vectors of every present, embedded stem (optionally of one model)."""
+        sql = f"SELECT s.id, s.clap_embedding FROM stems s WHERE s.clap_embedding IS NOT NULL AND {_PRESENT_SQL}"
+        params: tuple[Any, ...] = ()
+        if model_id:
+            sql += " AND s.embedding_model = ?"
+            params = (model_id,)
+        ids, vectors = [], []
+        for stem_id, blob in self.conn.execute(sql, params):
+            ids.append(stem_id)
+            vectors.append(from_blob(blob))
+        matrix = np.vstack(vectors) if vectors else np.zeros((0, 0), dtype=EMBEDDING_DTYPE)
+        return ids, matrix
+
+    def embedding_models(self) -> dict[str, int]:
+        rows = self.conn.execute("SELECT embedding_model, count(*) FROM stems WHERE embedding_model IS NOT NULL "
+                                 "GROUP BY embedding_model")
+        return {r[0]: r[1] for r in rows}
+
+    def failures(self, limit: int = 20) -> list[tuple[str, str, str]]:
+        rows = self.conn.execute("SELECT file_path, status, error_message FROM processing_status WHERE status IN "
+                                 "('failed', 'skipped') ORDER BY status, file_path LIMIT ?", (limit,))
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def paths_of(self, stem_id: str) -> list[str]:
+        rows = self.conn.execute("SELECT file_path FROM processing_status WHERE file_hash = ? AND status IN "
+                                 "('indexed', 'pending') ORDER BY file_path", (stem_id,))
+        return [r[0] for r in rows]
+
+
+_PRESENT_SQL = ("EXISTS (SELECT 1 FROM processing_status p WHERE p.file_hash = s.id "
+                "AND p.status IN ('indexed', 'pending'))")
+
+
+def _sql_value(value: Any) -> Any:
+    if value is None or isinstance(value, (int, float, str, bytes)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    return json.dumps(value, default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _stem_dict(row: sqlite3.Row) -> dict[str, Any]:
+    record = dict(row)
+    record.pop("clap_embedding", None)
+    return record

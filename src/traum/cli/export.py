@@ -1,0 +1,23 @@
+"""traum export"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from traum.cli.console import err
+from traum.cli.options import Db
+
+
+def export(
+    output: Annotated[Path, typer.Option("--out", help="File to write.", show_default=False)],
+    format: Annotated[str, typer.Option("--format", help="pkl (the seed's embeddings.pkl), npy or parquet.")] = "pkl",
+    db: Db = None,
+) -> None:
+    """Export embeddings for use elsewhere."""
+    from traum import api
+
+    n = api.export(output, format=format, db=db)
+    err.print(f"wrote {n} embeddings to {output}", highlight=False)

@@ -1,0 +1,63 @@
+"""traum index PATH..."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from traum.cli.console import err, print_json
+from traum.cli.options import Db, Json, Model
+
+
+def index(
+    paths: Annotated[list[Path], typer.Argument(help="Folders or files to index.", show_default=False)],
+    db: Db = None,
+    model: Model = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Model windows per batch "
+                                                      "(default: adapts to the device).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Decoding threads.")] = None,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")] = "auto",
+    precision: Annotated[str, typer.Option("--precision", help="auto, fp32, bf16 or fp16.")] = "auto",
+    json: Json = False,
+) -> None:
+    """Catalog and embed every audio file under PATHS. Safe to interrupt and rerun."""
+    from traum import api
+    from traum.cli.progress import BarProgress
+
+    if device not in ("auto", "cpu", "cuda", "mps") and not device.startswith("cuda:"):
+        raise typer.BadParameter("choose auto, cpu, cuda or mps", param_hint="--device")
+    bar = BarProgress()
+    try:
+        report = api.index([str(p) for p in paths], db=db, model=model, batch_size=batch_size, workers=workers,
+                           device=device, precision=precision, progress=bar)
+    finally:
+        bar.stop()
+    if json:
+        print_json(report.to_dict())
+    else:
+        _summary(report)
+
+
+def _summary(report) -> None:
+    line = (f"[bold]{report.indexed}[/] indexed, {report.linked} already known (duplicates/moves), "
+            f"{report.unchanged} unchanged, {report.skipped} skipped, "
+            f"[{'red' if report.failed else 'default'}]{report.failed} failed[/], {report.pending} pending "
+            f"embeddings, {report.missing} missing — {report.elapsed:.1f} s")
+    if report.files_per_second:
+        line += f", {report.files_per_second:.1f} files/s"
+    err.print(line, highlight=False)
+    if report.skip_reasons:
+        err.print("skipped: " + ", ".join(f"{n} {why}" for why, n in report.skip_reasons.most_common()),
+                  highlight=False)
+    for path, why in report.failures[:10]:
+        err.print(f"[red]failed[/] {path}: {why}", highlight=False, markup=True)
+    if report.failed > 10:
+        err.print(f"… and {report.failed - 10} more: `traum status --json` lists them", highlight=False)
+    for path, why in report.unreadable[:10]:
+        err.print(f"[yellow]unreadable[/] {path}: {why}", highlight=False)
+    stages = ", ".join(f"{k} {v:.1f}s" for k, v in report.stage_seconds.items() if v >= 0.05)
+    if stages:
+        err.print(f"[dim]time by stage (summed over threads): {stages}; peak memory {report.peak_rss_mb:.0f} MB[/]",
+                  highlight=False)

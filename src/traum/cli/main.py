@@ -1,0 +1,52 @@
+"""The ``traum`` command and its error boundary.
+
+Known errors (:class:`~traum.errors.TraumError`) become one line and exit code 1; anything else is a
+bug: one line pointing at the log file, which has the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from traum.cli.embed import embed
+from traum.cli.export import export
+from traum.cli.index import index
+from traum.cli.search import search
+from traum.cli.status import status
+
+app = typer.Typer(name="traum", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Find sounds in your own sample library by description, by example and by musical facts.")
+for command in (index, search, embed, status, export):
+    app.command()(command)
+
+log = logging.getLogger("traum")
+
+
+def main() -> None:
+    from traum.logs import setup_logging
+
+    log_file = setup_logging()
+    try:
+        app()
+    except KeyboardInterrupt:
+        _fail("interrupted; everything committed so far is kept — run the same command again to continue", 130)
+    except Exception as err:  # noqa: BLE001 - the error boundary
+        from traum.errors import TraumError
+
+        if isinstance(err, TraumError):
+            log.info("error: %s", err)
+            _fail(str(err), 1)
+        log.exception("unexpected error")
+        _fail(f"unexpected {type(err).__name__}: {err} (details in {log_file})", 1)
+
+
+def _fail(message: str, code: int) -> None:
+    sys.stderr.write(f"error: {message}\n")
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

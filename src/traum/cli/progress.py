@@ -1,0 +1,42 @@
+"""A Rich progress bar for the indexing job (files/s and ETA)."""
+
+from __future__ import annotations
+
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
+
+from traum.cli.console import err, notice
+
+
+class _Rate(TextColumn):
+    def __init__(self) -> None:
+        super().__init__("")
+
+    def render(self, task):  # type: ignore[override]
+        from rich.text import Text
+
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:6.1f} files/s" if speed else "   … files/s", style="progress.data.speed")
+
+
+class BarProgress:
+    def __init__(self) -> None:
+        self._bar = Progress(TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+                             _Rate(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                             console=err, transient=False)
+        self._task = None
+
+    def start(self, total: int) -> None:
+        if total:
+            self._bar.start()
+            self._task = self._bar.add_task("index", total=total)
+
+    def advance(self, n: int = 1) -> None:
+        if self._task is not None:
+            self._bar.advance(self._task, n)
+
+    def notice(self, text: str) -> None:
+        (self._bar.console.print if self._task is not None else lambda t: notice(t))(f"[yellow]note:[/] {text}")
+
+    def stop(self) -> None:
+        self._bar.stop()

@@ -1,0 +1,58 @@
+"""Batch sizes that fit the device, and backing off instead of crashing on out-of-memory."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from traum.embedding.base import EmbeddingModel
+
+log = logging.getLogger(__name__)
+
+#: Working memory per 10 s window through full-size HTSAT in inference mode (activations), measured
+#: with fp32 on CPU; generous so the estimate errs towards smaller batches.
+BYTES_PER_WINDOW = 160 << 20
+MAX_BATCH = 64
+CPU_BATCH = 16
+
+
+def default_batch_size(device: str) -> int:
+    """Windows per batch: from free VRAM on CUDA, a fixed CPU size that keeps both cores busy."""
+    if device.startswith("cuda"):
+        import torch
+
+        free, _total = torch.cuda.mem_get_info()
+        return int(max(1, min(MAX_BATCH, free * 0.6 // BYTES_PER_WINDOW)))
+    if device == "mps":
+        return 16
+    return CPU_BATCH
+
+
+def embed_in_batches(model: EmbeddingModel, features: list[np.ndarray], batch_size: int) -> tuple[np.ndarray, int]:
+    """Embed all ``features``; halve the batch on out-of-memory. Returns vectors and the batch size used."""
+    out, start = [], 0
+    while start < len(features):
+        chunk = features[start:start + batch_size]
+        try:
+            out.append(model.embed_windows(np.stack(chunk)))
+        except (RuntimeError, MemoryError) as err:
+            if not _is_oom(err) or batch_size == 1:
+                raise
+            batch_size = max(1, batch_size // 2)
+            log.warning("out of memory; batch size now %d", batch_size)
+            _free_cache()
+            continue
+        start += len(chunk)
+    return (np.vstack(out) if out else np.zeros((0, model.dim), np.float32)), batch_size
+
+
+def _is_oom(err: BaseException) -> bool:
+    return isinstance(err, MemoryError) or "out of memory" in str(err).lower()
+
+
+def _free_cache() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

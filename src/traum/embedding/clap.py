@@ -1,0 +1,192 @@
+"""LAION-CLAP through ``transformers``: HTSAT audio tower + RoBERTa text tower, one 512-d space.
+
+Faithful to the reference path (``ClapProcessor`` features from the model directory's own processor
+config → ``ClapModel.get_audio_features``) for clips up to one window; longer audio is windowed
+deterministically (see :mod:`traum.embedding.windows`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from traum.embedding.base import Window, normalise
+from traum.embedding.windows import split_windows
+from traum.errors import ModelUnavailable
+
+log = logging.getLogger(__name__)
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+class ClapEmbedder:
+    """A loaded CLAP model. ``model`` is a Hugging Face id or a local directory in HF format."""
+
+    def __init__(self, model: str, *, device: str = "auto", precision: str = "auto") -> None:
+        import torch
+
+        self.name = model
+        self.device = pick_device(device)
+        self._model, self._extractor, self._tokenizer = _load(model, self.device)
+        self.precision = pick_precision(precision, self.device)
+        self.sample_rate = int(self._extractor.sampling_rate)
+        self.window_seconds = float(self._extractor.nb_max_samples) / self.sample_rate
+        self.dim = int(self._model.config.projection_dim)
+        self.model_id = _fingerprint(model, self._model, self._extractor)
+        self._fused = self._extractor.truncation == "fusion"
+        self._torch = torch
+
+    # -- audio ------------------------------------------------------------------------------------
+
+    def prepare(self, samples: np.ndarray) -> list[Window]:
+        return [Window(offset, self._features(clip))
+                for offset, clip in split_windows(samples, self.sample_rate, window=self.window_seconds)]
+
+    def _features(self, clip: np.ndarray) -> np.ndarray:
+        # One window at a time, never longer than max length: the extractor's random crop and its
+        # random "is_longer" pick for fused models are never reached, so features are deterministic.
+        out = self._extractor(clip, sampling_rate=self.sample_rate, return_tensors="np")
+        return np.asarray(out["input_features"][0], dtype=np.float32)
+
+    def embed_windows(self, features: np.ndarray) -> np.ndarray:
+        torch = self._torch
+        batch = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32)).to(self.device)
+        is_longer = torch.zeros((len(batch), 1), dtype=torch.bool, device=self.device)
+        with torch.inference_mode(), self._autocast():
+            out = self._model.get_audio_features(input_features=batch, is_longer=is_longer)
+        return normalise(_pooled(out).float().cpu().numpy())
+
+    # -- text -------------------------------------------------------------------------------------
+
+    def embed_text(self, texts: list[str]) -> np.ndarray:
+        torch = self._torch
+        tokens = self._tokenizer(list(texts), padding=True, truncation=True, return_tensors="pt").to(self.device)
+        with torch.inference_mode(), self._autocast():
+            out = self._model.get_text_features(**tokens)
+        return normalise(_pooled(out).float().cpu().numpy())
+
+    def _autocast(self):
+        if self.precision == "fp32":
+            return nullcontext()
+        dtype = self._torch.bfloat16 if self.precision == "bf16" else self._torch.float16
+        return self._torch.autocast(device_type=self.device.split(":")[0], dtype=dtype)
+
+    def __repr__(self) -> str:
+        return f"ClapEmbedder({self.name!r}, device={self.device!r}, precision={self.precision!r})"
+
+
+def _pooled(out: Any):
+    # transformers 5 returns an output object whose pooler_output is the projected, normalised
+    # vector; transformers 4 returned the tensor itself.
+    return getattr(out, "pooler_output", out)
+
+
+def pick_device(device: str) -> str:
+    import torch
+
+    if device != "auto":
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise ModelUnavailable("--device cuda was asked for, but PyTorch sees no CUDA GPU; use --device auto")
+        if device == "mps" and not torch.backends.mps.is_available():
+            raise ModelUnavailable("--device mps was asked for, but PyTorch sees no Apple GPU; use --device auto")
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    if torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def cpu_has_native_bf16() -> bool:
+    """AVX512-BF16 or AMX: bf16 matmuls in hardware. Elsewhere bf16 autocast is emulated and slower."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return ("avx512_bf16" in flags or "amx_bf16" in flags)
+
+
+def pick_precision(precision: str, device: str) -> str:
+    """``auto``: fp16 on CUDA (bf16 where supported), bf16 on CPUs with native bf16, else fp32.
+
+    bf16 on a native-bf16 CPU keeps CLAP embeddings at raw cosine ≥ 0.999 and mean-removed cosine
+    ≥ 0.98 against fp32 (checked by tests/embedding/test_precision.py and benchmarks/index.py).
+    """
+    if precision not in PRECISIONS:
+        raise ModelUnavailable(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    if precision != "auto":
+        return precision
+    if os.environ.get("TRAUM_PRECISION") in PRECISIONS[1:]:
+        return os.environ["TRAUM_PRECISION"]
+    if device.startswith("cuda"):
+        import torch
+
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if device == "cpu" and cpu_has_native_bf16():
+        return "bf16"
+    return "fp32"
+
+
+def _load(model: str, device: str):
+    from transformers import AutoFeatureExtractor, AutoTokenizer, ClapModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    local = Path(model).expanduser()
+    source = str(local) if local.is_dir() else model
+    if not local.is_dir() and _looks_like_path(model):
+        raise ModelUnavailable(f"model directory {model} does not exist (give a folder in Hugging Face format "
+                               "or a Hub id like laion/clap-htsat-unfused)")
+    for offline in (True, False):
+        if not offline and (local.is_dir() or not _hub_reachable()):
+            break
+        try:
+            loaded = (ClapModel.from_pretrained(source, local_files_only=offline),
+                      AutoFeatureExtractor.from_pretrained(source, local_files_only=offline),
+                      AutoTokenizer.from_pretrained(source, local_files_only=offline))
+        except (OSError, ValueError) as err:
+            log.debug("loading %s (local_files_only=%s) failed: %s", source, offline, err)
+            if local.is_dir():
+                raise ModelUnavailable(f"{source} is not a CLAP model directory in Hugging Face format ({err})") from err
+            continue
+        clap, extractor, tokenizer = loaded
+        return clap.to(device).eval(), extractor, tokenizer
+    raise ModelUnavailable(
+        f"CLAP model {model!r} is not available offline: download it once with "
+        f"`hf download {model}` (or copy it to a folder) and pass --model DIR or set TRAUM_MODEL")
+
+
+def _looks_like_path(model: str) -> bool:
+    # Hub ids are "name" or "org/name"; anything else is meant as a folder.
+    return model.startswith(("/", ".", "~")) or model.count("/") > 1 or os.sep != "/" and os.sep in model
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """A quick look before asking the Hub: offline, from_pretrained spends ~30 s on retries."""
+    if os.environ.get("HF_HUB_OFFLINE") in {"1", "true", "TRUE", "yes"}:
+        return False
+    host = (os.environ.get("HF_ENDPOINT") or "https://huggingface.co").split("://")[-1].split("/")[0]
+    try:
+        socket.create_connection((host.split(":")[0], 443), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+def _fingerprint(name: str, model: Any, extractor: Any) -> str:
+    """Identity of weights + preprocessing, independent of where the directory lives."""
+    digest = hashlib.sha256(model.config.to_json_string().encode())
+    digest.update(extractor.to_json_string().encode())
+    params = list(model.parameters())
+    for tensor in (params[0], params[len(params) // 2], params[-1]):
+        digest.update(tensor.detach().float().cpu().numpy().tobytes())
+    label = Path(name).name if Path(name).expanduser().is_dir() else name
+    return f"{label}@{digest.hexdigest()[:16]}"

@@ -1,0 +1,35 @@
+"""Deterministic windows over long audio.
+
+CLAP sees 10 s at a time. The reference feature extractor crops longer audio at a random offset
+(``rand_trunc``), so the same file would give different vectors on every run. Traum instead covers
+the file with windows of ``window`` seconds every ``hop`` seconds, the last one ending exactly at the
+end of the file: the same file always gives the same windows, every part of it is seen, and search can
+say where in a long file the best match starts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+WINDOW_SECONDS = 10.0
+HOP_SECONDS = 5.0
+
+
+def window_starts(n_samples: int, sample_rate: int, *, window: float = WINDOW_SECONDS,
+                  hop: float = HOP_SECONDS) -> list[int]:
+    """Start samples of the windows; a file up to ``window`` long has one window starting at 0."""
+    size, step = int(round(window * sample_rate)), int(round(hop * sample_rate))
+    if n_samples <= size:
+        return [0]
+    starts = list(range(0, n_samples - size + 1, step))
+    if starts[-1] != n_samples - size:
+        starts.append(n_samples - size)
+    return starts
+
+
+def split_windows(samples: np.ndarray, sample_rate: int, *, window: float = WINDOW_SECONDS,
+                  hop: float = HOP_SECONDS) -> list[tuple[float, np.ndarray]]:
+    """``(offset_seconds, clip)`` pairs; clips are views, not copies."""
+    size = int(round(window * sample_rate))
+    return [(start / sample_rate, samples[start:start + size])
+            for start in window_starts(len(samples), sample_rate, window=window, hop=hop)]

@@ -1,0 +1,404 @@
+"""The indexing job.
+
+Worker threads hash, decode, resample and compute model features (libsndfile, soxr, numpy and
+hashlib release the GIL); the main thread feeds the model in batches and writes each batch in one
+transaction. At most ``workers × 4`` files are in flight, so memory stays flat on any library size,
+and a kill at any moment loses only the uncommitted batch: the next run starts from the ledger.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from traum.audio import Found, Unreadable, content_hash, discover
+from traum.audio.decode import load
+from traum.audio.discover import absolute_roots
+from traum.catalog import Catalog, FileState, StemRecord
+from traum.catalog.store import PathOutcome
+from traum.embedding.base import EmbeddingModel, pool_windows
+from traum.errors import AudioError, ModelUnavailable, NotAudio, NotFound, TraumError
+from traum.pipeline.report import IndexReport, NullProgress, Progress
+
+log = logging.getLogger(__name__)
+
+#: A failed file is retried by later runs only if its error looked transient, this many times.
+MAX_RUN_RETRIES = 3
+#: In-run retries of transient I/O errors, with exponential backoff from BACKOFF_SECONDS.
+ATTEMPTS = 4
+BACKOFF_SECONDS = 0.1
+#: Commit at least this often, so a long run never holds much unsaved work.
+FLUSH_SECONDS = 5.0
+
+
+@dataclass
+class IndexOptions:
+    model: str | None = None
+    device: str = "auto"
+    precision: str = "auto"
+    #: Model windows per inference batch; None adapts to the device.
+    batch_size: int | None = None
+    workers: int | None = None
+    embed: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    found: Found
+    state: FileState | None
+    #: "full": new or changed file; "embed": catalogued, only the embedding is missing.
+    kind: str
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A decoded file ready for the model: a new stem, or an existing one that lacks an embedding."""
+
+    outcome: PathOutcome
+    stem: StemRecord | None
+    stem_id: str
+    offsets: list[float]
+    features: list[np.ndarray]
+
+
+@dataclass(slots=True)
+class Waiting:
+    """Same content as a file still in flight: written with it, never decoded twice."""
+
+    outcome: PathOutcome
+
+
+@dataclass
+class Batch:
+    prepared: list[Prepared] = field(default_factory=list)
+    outcomes: list[PathOutcome] = field(default_factory=list)
+    windows: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def __len__(self) -> int:
+        return len(self.prepared) + len(self.outcomes)
+
+
+def run_index(paths: Sequence[str | os.PathLike[str]], catalog: Catalog, options: IndexOptions | None = None,
+              progress: Progress | None = None, model: EmbeddingModel | None = None) -> IndexReport:
+    """Index ``paths`` into ``catalog``; returns what was done. ``model`` may be passed pre-loaded."""
+    return IndexJob(catalog, options or IndexOptions(), progress or NullProgress(), model).run(paths)
+
+
+class IndexJob:
+    def __init__(self, catalog: Catalog, options: IndexOptions, progress: Progress,
+                 model: EmbeddingModel | None) -> None:
+        self.catalog = catalog
+        self.options = options
+        self.progress = progress
+        self.model = model
+        self.report = IndexReport()
+        self.workers = options.workers or max(2, os.cpu_count() or 2)
+        self._local = threading.local()
+        self._claims: dict[str, str] = {}
+        self._claims_lock = threading.Lock()
+        self._waiting: dict[str, list[PathOutcome]] = {}
+
+    # -- plan -------------------------------------------------------------------------------------
+
+    def run(self, paths: Sequence[str | os.PathLike[str]]) -> IndexReport:
+        started = time.perf_counter()
+        roots = absolute_roots(paths)
+        for root in roots:
+            if not os.path.exists(root):
+                raise NotFound(f"{root} does not exist")
+        with self.report.timed("discover"):
+            found = self._discover(roots)
+        tasks = self._plan(found)
+        if tasks and self.options.embed:
+            self._ensure_model()
+        if self.model is None:
+            tasks = [t for t in tasks if t.kind == "full"]
+        tasks += self._reembed_tasks({t.found.path for t in tasks}, {f.path: f for f in found})
+        self.progress.start(len(tasks))
+        self._process(tasks)
+        seen = {f.path for f in found}
+        gone = [p for p in self.catalog.paths_under(roots, ("indexed", "pending", "failed", "skipped"))
+                if p not in seen]
+        self.report.missing = self.catalog.mark_missing(gone)
+        self.report.pending = self.catalog.counts()["pending"]
+        self.report.finish(started)
+        self._save_run()
+        return self.report
+
+    def _discover(self, roots: list[str]) -> list[Found]:
+        found = []
+        for item in discover(roots):
+            if isinstance(item, Unreadable):
+                log.warning("cannot read %s: %s", item.path, item.reason)
+                self.report.unreadable.append((item.path, item.reason))
+            else:
+                found.append(item)
+        self.report.files_seen = len(found)
+        return found
+
+    def _plan(self, found: Iterable[Found]) -> list[Task]:
+        tasks = []
+        for f in found:
+            state = self.catalog.file_state(f.path)
+            kind = _task_kind(f, state, embed=self.options.embed)
+            if kind is None:
+                self.report.unchanged += 1
+            else:
+                tasks.append(Task(f, state, kind))
+        return tasks
+
+    def _reembed_tasks(self, planned: set[str], found: dict[str, Found]) -> list[Task]:
+        """Stems embedded by another model (or never) whose files are otherwise unchanged."""
+        if self.model is None:
+            return []
+        tasks = []
+        for _stem_id, path in self.catalog.pending_stems(self.model.model_id):
+            if path not in planned and path in found:
+                tasks.append(Task(found[path], self.catalog.file_state(path), "embed"))
+        return tasks
+
+    def _ensure_model(self) -> None:
+        if self.model is not None:
+            return
+        from traum.embedding import load_model
+
+        try:
+            self.model = load_model(self.options.model, device=self.options.device,
+                                    precision=self.options.precision)
+        except ModelUnavailable as err:
+            self.report.model_error = str(err)
+            log.warning("indexing without embeddings: %s", err)
+            self.progress.notice(f"{err}. Files are catalogued; embeddings stay pending until the model is "
+                                 "available and you run `traum index` again.")
+            return
+        self.report.model = self.model.name
+        self.report.device = getattr(self.model, "device", None)
+        self.report.precision = getattr(self.model, "precision", None)
+
+    # -- run --------------------------------------------------------------------------------------
+
+    def _process(self, tasks: list[Task]) -> None:
+        queue = deque(tasks)
+        inflight: set[Future] = set()
+        batch = Batch()
+        limit = self.workers * 4
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="traum-prepare") as pool:
+            try:
+                while queue or inflight:
+                    while queue and len(inflight) < limit:
+                        inflight.add(pool.submit(self._prepare, queue.popleft()))
+                    done, inflight = wait(inflight, timeout=FLUSH_SECONDS, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        self._accept(future.result(), batch)
+                    if self._batch_full(batch):
+                        batch = self._flush(batch)
+                self._flush(batch)
+            except BaseException:
+                for future in inflight:
+                    future.cancel()
+                raise
+
+    def _batch_full(self, batch: Batch) -> bool:
+        if self.model is not None and batch.windows >= self._batch_size():
+            return True
+        return len(batch) >= 256 or (bool(batch) and time.monotonic() - batch.started > FLUSH_SECONDS)
+
+    def _batch_size(self) -> int:
+        if self.options.batch_size:
+            return self.options.batch_size
+        from traum.embedding.batching import default_batch_size
+
+        self.options.batch_size = default_batch_size(getattr(self.model, "device", "cpu"))
+        return self.options.batch_size
+
+    def _accept(self, result: Prepared | Waiting | PathOutcome, batch: Batch) -> None:
+        if isinstance(result, Prepared):
+            batch.prepared.append(result)
+            batch.windows += len(result.features)
+            return
+        if isinstance(result, Waiting):
+            with self._claims_lock:
+                claim = self._claims.get(result.outcome.file_hash)
+                if claim == "inflight":
+                    self._waiting.setdefault(result.outcome.file_hash, []).append(result.outcome)
+                    return
+            result = _same_failure(claim, result.outcome) if isinstance(claim, PathOutcome) else result.outcome
+        if result.status == "failed" and result.file_hash:
+            with self._claims_lock:
+                waiters = self._waiting.pop(result.file_hash, [])
+            for waiter in waiters:
+                self._accept(_same_failure(result, waiter), batch)
+        self._count(result)
+        batch.outcomes.append(result)
+
+    def _count(self, outcome: PathOutcome, *, linked: bool = True) -> None:
+        if outcome.status == "skipped":
+            self.report.skipped += 1
+            self.report.skip_reasons[(outcome.error or "").split(" (")[0].split(": ")[-1]] += 1
+        elif outcome.status == "failed":
+            self.report.failed += 1
+            self.report.failures.append((outcome.path, outcome.error or ""))
+        elif linked:
+            self.report.linked += 1
+        else:
+            self.report.indexed += 1
+        self.progress.advance()
+
+    def _flush(self, batch: Batch) -> Batch:
+        if not batch:
+            return Batch()
+        vectors = self._embed(batch.prepared) if self.model is not None else {}
+        outcomes = list(batch.outcomes)
+        for item in batch.prepared:
+            outcomes.append(item.outcome)
+            outcomes.extend(self._waiting.get(item.stem_id, []))
+        embeddings = [(sid, pooled, windows, self.model.model_id) for sid, (pooled, windows) in vectors.items()]
+        with self.report.timed("write"):
+            self.catalog.write_batch((p.stem for p in batch.prepared if p.stem), outcomes, embeddings)
+        with self._claims_lock:
+            for item in batch.prepared:
+                self._claims[item.stem_id] = "done"
+                for waiter in self._waiting.pop(item.stem_id, []):
+                    self._count(waiter)
+        for item in batch.prepared:
+            self._count(item.outcome, linked=False)
+        return Batch()
+
+    def _embed(self, prepared: list[Prepared]) -> dict[str, tuple[np.ndarray, list[tuple[float, np.ndarray]]]]:
+        from traum.embedding.batching import embed_in_batches
+
+        features = [f for item in prepared for f in item.features]
+        with self.report.timed("infer"):
+            vectors, self.options.batch_size = embed_in_batches(self.model, features, self._batch_size())
+        self.report.windows_embedded += len(features)
+        out, start = {}, 0
+        for item in prepared:
+            mine = vectors[start:start + len(item.features)]
+            start += len(item.features)
+            out[item.stem_id] = (pool_windows(mine), list(zip(item.offsets, mine, strict=True)))
+        return out
+
+    # -- worker side --------------------------------------------------------------------------------
+
+    def _prepare(self, task: Task) -> Prepared | Waiting | PathOutcome:
+        started = time.perf_counter()
+        f = task.found
+        base = dict(path=f.path, file_size=f.size, mtime_ns=f.mtime_ns)
+        try:
+            return self._prepare_file(task, base, started)
+        except Exception as err:  # noqa: BLE001 - one bad file never stops a run
+            return _failure(err, base)
+
+    def _prepare_file(self, task: Task, base: dict, started: float) -> Prepared | Waiting | PathOutcome:
+        f = task.found
+        if task.kind == "embed" and task.state and task.state.file_hash:
+            digest = task.state.file_hash
+        else:
+            with self.report.timed("hash"):
+                digest = _with_retry(lambda: content_hash(f.path), f.path)
+        outcome = PathOutcome(status="indexed", file_hash=digest, **base)
+        known = self._reader().stem_embedded_with(digest)
+        wanted = self.model.model_id if self.model is not None else None
+        if known is not False and (wanted is None or known == wanted):
+            return outcome
+        with self._claims_lock:
+            if digest in self._claims:
+                return Waiting(outcome)
+            self._claims[digest] = "inflight"
+        try:
+            with self.report.timed("decode"):
+                rate = self.model.sample_rate if self.model is not None else None
+                decoded = _with_retry(lambda: load(f.path, rate), f.path)
+        except Exception as err:  # noqa: BLE001 - recorded, and shared with same-content files
+            failure = _failure(err, {**base, "file_hash": digest})
+            with self._claims_lock:
+                self._claims[digest] = failure
+            return failure
+        stem = None
+        if known is False:
+            info = decoded.info
+            stem = StemRecord(digest, f.path, f.size, info.duration, info.sample_rate, info.channels,
+                              info.bit_depth, f"{info.format}/{info.subtype}")
+        offsets, features = [], []
+        if self.model is not None:
+            with self.report.timed("features"):
+                windows = self.model.prepare(decoded.samples)
+            offsets, features = [w.offset for w in windows], [w.features for w in windows]
+        elapsed = time.perf_counter() - started
+        outcome = PathOutcome(status="indexed", file_hash=digest, processing_time=round(elapsed, 4), **base)
+        return Prepared(outcome, stem, digest, offsets, features)
+
+    def _reader(self) -> Catalog:
+        """A read connection per worker thread: WAL lets it read while the main thread writes."""
+        reader = getattr(self._local, "catalog", None)
+        if reader is None:
+            reader = self._local.catalog = Catalog(self.catalog.path, readonly=True)
+        return reader
+
+    def _save_run(self) -> None:
+        with self.catalog.transaction():
+            self.catalog.set_meta("last_run", self.report.to_dict())
+            if self.model is not None:
+                self.catalog.set_meta("model", {"name": self.model.name, "id": self.model.model_id})
+
+
+def _failure(err: Exception, base: dict) -> PathOutcome:
+    path = base["path"]
+    if isinstance(err, NotAudio):
+        return PathOutcome(status="skipped", error=_short(err, path), **base)
+    if isinstance(err, AudioError):
+        log.info("failed: %s", err)
+        return PathOutcome(status="failed", error=_short(err, path), checkpoint={"transient": err.transient}, **base)
+    if isinstance(err, TraumError):
+        return PathOutcome(status="failed", error=str(err), **base)
+    log.error("unexpected error on %s", path, exc_info=err)
+    return PathOutcome(status="failed", error=f"internal error: {type(err).__name__}: {err}",
+                       checkpoint={"transient": False}, **base)
+
+
+def _same_failure(failure: PathOutcome, other: PathOutcome) -> PathOutcome:
+    return replace(failure, path=other.path, file_size=other.file_size, mtime_ns=other.mtime_ns)
+
+
+def _task_kind(f: Found, state: FileState | None, *, embed: bool) -> str | None:
+    if state is None or state.status == "missing":
+        return "full"
+    unchanged = state.file_size == f.size and state.mtime_ns == f.mtime_ns
+    if not unchanged:
+        return "full"
+    if state.status == "pending":
+        return "embed" if embed else None
+    if state.status == "failed" and state.checkpoint.get("transient") and state.retry_count < MAX_RUN_RETRIES:
+        return "full"
+    return None
+
+
+def _with_retry(action, path: str):
+    """Retry transient I/O errors with exponential backoff; corrupt files fail at once."""
+    from traum.errors import TransientAudioError
+
+    for attempt in range(ATTEMPTS):
+        try:
+            return action()
+        except (TransientAudioError, OSError) as err:
+            if isinstance(err, FileNotFoundError):
+                raise AudioError(f"{path}: file vanished during indexing") from err
+            if attempt == ATTEMPTS - 1:
+                raise TransientAudioError(f"{path}: {getattr(err, 'strerror', None) or err}") from err
+            log.info("transient error on %s (attempt %d): %s", path, attempt + 1, err)
+            time.sleep(BACKOFF_SECONDS * 2 ** attempt)
+    raise AssertionError("unreachable")
+
+
+def _short(err: Exception, path: str) -> str:
+    text = str(err)
+    return text[len(path) + 2:] if text.startswith(path + ": ") else text

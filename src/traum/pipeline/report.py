@@ -1,0 +1,98 @@
+"""What an indexing run did, for the end-of-run summary, ``traum status`` and the log."""
+
+from __future__ import annotations
+
+import resource
+import sys
+import threading
+import time
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from typing import Any, Protocol
+
+STAGES = ("discover", "hash", "decode", "analyse", "features", "infer", "write")
+
+
+class Progress(Protocol):
+    """Where the job reports progress; the CLI draws a bar, the API may pass nothing."""
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self, n: int = 1) -> None: ...
+
+    def notice(self, text: str) -> None: ...
+
+
+class NullProgress:
+    def start(self, total: int) -> None:
+        pass
+
+    def advance(self, n: int = 1) -> None:
+        pass
+
+    def notice(self, text: str) -> None:
+        pass
+
+
+@dataclass
+class IndexReport:
+    files_seen: int = 0
+    unchanged: int = 0
+    indexed: int = 0
+    #: Paths whose content was already catalogued (duplicates, moved or renamed files): no decoding.
+    linked: int = 0
+    skipped: int = 0
+    failed: int = 0
+    pending: int = 0
+    missing: int = 0
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    skip_reasons: Counter = field(default_factory=Counter)
+    model: str | None = None
+    model_error: str | None = None
+    device: str | None = None
+    precision: str | None = None
+    windows_embedded: int = 0
+    elapsed: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    peak_rss_mb: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @contextmanager
+    def timed(self, stage: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.stage_seconds[stage] += time.perf_counter() - start
+
+    @property
+    def files_per_second(self) -> float:
+        processed = self.indexed + self.linked + self.skipped + self.failed
+        return processed / self.elapsed if self.elapsed else 0.0
+
+    @property
+    def error_rate(self) -> float:
+        attempted = self.indexed + self.linked + self.failed
+        return self.failed / attempted if attempted else 0.0
+
+    def finish(self, started: float) -> None:
+        self.elapsed = time.perf_counter() - started
+        self.peak_rss_mb = peak_rss_mb()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+        data["skip_reasons"] = dict(self.skip_reasons)
+        data["files_per_second"] = round(self.files_per_second, 2)
+        data["error_rate"] = round(self.error_rate, 4)
+        data["stage_seconds"] = {k: round(v, 3) for k, v in self.stage_seconds.items()}
+        data["elapsed"] = round(self.elapsed, 3)
+        data["failures"] = self.failures[:100]
+        return data
+
+
+def peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
