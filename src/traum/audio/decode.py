@@ -84,7 +84,7 @@ def load(path: str | os.PathLike[str], sample_rate: int | None = 48_000) -> Deco
     rate = sample_rate or info.sample_rate
     if rate != info.sample_rate:
         mono = soxr.resample(mono, info.sample_rate, rate, quality="HQ").astype(np.float32, copy=False)
-    truncated = info.frames > 0 and len(mono) * info.sample_rate < 0.99 * info.frames * rate
+    truncated = _declared_bytes_missing(path)
     return Decoded(info, np.ascontiguousarray(mono, dtype=np.float32), rate, truncated)
 
 
@@ -99,6 +99,27 @@ def _read_mono(path: str | os.PathLike[str]) -> np.ndarray:
     if not parts:
         return np.zeros(0, dtype=np.float32)
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _declared_bytes_missing(path: str | os.PathLike[str]) -> bool:
+    """True when a WAV's data chunk announces more bytes than the file holds (a cut-off download or copy).
+
+    libsndfile silently reads what is there, so the header is checked by hand: RIFF chunks are simple.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+            return False
+        order = "little" if head[:4] == b"RIFF" else "big"
+        size = os.fstat(fh.fileno()).st_size
+        while chunk := fh.read(8):
+            if len(chunk) < 8:
+                return False
+            length = int.from_bytes(chunk[4:], order)
+            if chunk[:4] == b"data":
+                return fh.tell() + length > size and length != 0xFFFFFFFF
+            fh.seek(length + (length & 1), os.SEEK_CUR)
+    return False
 
 
 _NOT_RECOGNISED = re.compile(r"format not recogni[sz]ed|unknown format|not a valid|file contains data in an unknown", re.I)

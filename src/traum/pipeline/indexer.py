@@ -118,7 +118,7 @@ class IndexJob:
         with self.report.timed("discover"):
             found = self._discover(roots)
         tasks = self._plan(found)
-        if tasks and self.options.embed:
+        if self.options.embed and (tasks or self._model_changed()):
             self._ensure_model()
         if self.model is None:
             tasks = [t for t in tasks if t.kind == "full"]
@@ -165,6 +165,11 @@ class IndexJob:
             if path not in planned and path in found:
                 tasks.append(Task(found[path], self.catalog.file_state(path), "embed"))
         return tasks
+
+    def _model_changed(self) -> bool:
+        """Another model than the last run's was asked for: its embeddings must be made."""
+        last = (self.catalog.get_meta("model") or {}).get("name")
+        return self.options.model is not None and last is not None and self.options.model != last
 
     def _ensure_model(self) -> None:
         if self.model is not None:
@@ -256,7 +261,7 @@ class IndexJob:
     def _flush(self, batch: Batch) -> Batch:
         if not batch:
             return Batch()
-        vectors = self._embed(batch.prepared) if self.model is not None else {}
+        vectors = self._embed(batch.prepared) if self.model is not None and batch.prepared else {}
         outcomes = list(batch.outcomes)
         for item in batch.prepared:
             outcomes.append(item.outcome)

@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.helpers import CORPUS, MIXED
+from traum.audio import content_hash, load, probe
+from traum.errors import AudioError, NotAudio
+
+AUDIO = [f for f in MIXED if not f.endswith((".ews", ".TXT"))]
+
+
+@pytest.mark.parametrize("rel", AUDIO)
+def test_every_corpus_format_decodes_to_48k_mono(rel):
+    decoded = load(CORPUS / rel, 48_000)
+    info = sf.info(str(CORPUS / rel))
+    assert decoded.samples.dtype == np.float32 and decoded.samples.ndim == 1
+    assert decoded.sample_rate == 48_000
+    assert decoded.duration == pytest.approx(info.duration, abs=2e-3)
+    # Resampling a clipped file overshoots a little (intersample peaks); nothing is rescaled.
+    assert 0.01 < np.abs(decoded.samples).max() <= 1.1
+
+
+def test_bit_depths_are_reported():
+    assert probe(CORPUS / "dirt-samples/monsterb/002_tongue.wav").bit_depth == 8
+    assert probe(CORPUS / "dirt-samples/pad/alien-monolith-pad.wav").bit_depth == 24
+    assert probe(CORPUS / "dirt-samples/rs/rytm-rs.wav").bit_depth == 32
+    assert probe(CORPUS / "dirt-samples/rave2/rave_choir01.ogg").bit_depth is None
+
+
+def test_stereo_is_downmixed_by_averaging(tmp_path):
+    left = np.sin(np.linspace(0, 100, 4800)).astype(np.float32)
+    sf.write(tmp_path / "st.wav", np.stack([left, -left], axis=1), 48_000, subtype="FLOAT")
+    assert np.abs(load(tmp_path / "st.wav").samples).max() < 1e-6
+
+
+def test_odd_rate_is_resampled_not_reinterpreted():
+    decoded = load(CORPUS / "dirt-samples/bd/BT0A0D0.wav", 48_000)  # 44101 Hz
+    assert len(decoded.samples) == pytest.approx(probe(CORPUS / "dirt-samples/bd/BT0A0D0.wav").frames * 48000 / 44101,
+                                                 abs=2)
+
+
+def test_content_decides_not_the_name(tmp_path):
+    with pytest.raises(NotAudio):
+        load(CORPUS / "dirt-samples/bassdm/000_BT0A0A7.WAV.ews")
+    disguised = tmp_path / "kick.bin"
+    disguised.write_bytes((CORPUS / "dirt-samples/bd/BT0A0A7.wav").read_bytes())
+    assert load(disguised).duration > 0
+
+
+def test_corrupt_and_empty_audio_files_fail_clearly(tmp_path):
+    (tmp_path / "empty.wav").write_bytes(b"")
+    (tmp_path / "garbage.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunkjunkjunk")
+    for name in ("empty.wav", "garbage.wav"):
+        with pytest.raises(AudioError) as err:
+            load(tmp_path / name)
+        assert not isinstance(err.value, NotAudio)
+        assert str(tmp_path / name) in str(err.value)
+
+
+def test_truncated_file_is_flagged(tmp_path):
+    data = (CORPUS / "dirt-samples/pad/alien-monolith-pad.wav").read_bytes()
+    (tmp_path / "cut.wav").write_bytes(data[: len(data) // 2])
+    decoded = load(tmp_path / "cut.wav")
+    assert decoded.truncated and decoded.duration == pytest.approx(6.0, abs=0.1)
+
+
+def test_content_hash_ignores_name(tmp_path):
+    src = CORPUS / "dirt-samples/bd/BT0A0A7.wav"
+    (tmp_path / "copy.wav").write_bytes(src.read_bytes())
+    assert content_hash(src) == content_hash(tmp_path / "copy.wav")

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import CORPUS, copy_library
+
+
+def pytest_sessionstart(session):
+    if not CORPUS.is_dir():
+        raise pytest.UsageError(f"test corpus not found at {CORPUS}; set TRAUM_CORPUS")
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    """No test touches the user's data dirs or the network."""
+    monkeypatch.setenv("TRAUM_DB", str(tmp_path / "default.db"))
+    monkeypatch.setenv("TRAUM_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TRAUM_LOG_DIR", str(tmp_path / "logs"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("TRAUM_MODEL", raising=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A random-weight CLAP saved in Hugging Face format: the real loading path, offline."""
+    from traum.embedding.random_model import build_random_clap
+
+    return build_random_clap(tmp_path_factory.mktemp("models") / "tiny-clap")
+
+
+@pytest.fixture
+def library(tmp_path) -> Path:
+    return copy_library(tmp_path / "library")
+
+
+@pytest.fixture
+def db(tmp_path) -> Path:
+    return tmp_path / "catalog.db"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quiet_env():
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -1,0 +1,60 @@
+"""Shared test helpers: the real corpus, small libraries copied from it, catalog snapshots."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = Path(os.environ.get("TRAUM_CORPUS", REPO.parent / "shared" / "corpus")).resolve()
+DIRT = CORPUS / "dirt-samples"
+EXAMPLES = CORPUS / "librosa-examples"
+
+#: A cross-section of the corpus's formats and oddities (relative to the corpus).
+MIXED = [
+    "dirt-samples/bd/BT0A0D0.wav",             # 44101 Hz
+    "dirt-samples/bd/BT0A0A7.wav",
+    "dirt-samples/monsterb/002_tongue.wav",    # unsigned 8-bit
+    "dirt-samples/sugar/000_bark.wav",         # unsigned 8-bit, 11025 Hz
+    "dirt-samples/rs/rytm-rs.wav",             # 32-bit float
+    "dirt-samples/pad/alien-monolith-pad.wav",  # 24-bit, 12 s (two windows)
+    "dirt-samples/stomp/009_9.wav",            # the shortest file (18 ms)
+    "dirt-samples/808/CB.WAV",                 # upper-case extension
+    "dirt-samples/rave2/rave_choir01.ogg",     # OGG Vorbis
+    "dirt-samples/baa/1.wav",                  # 48 kHz
+    "dirt-samples/sn/ST0T0S0.wav",
+    "dirt-samples/hh/000_hh3closedhh.wav",
+    "dirt-samples/bassdm/000_BT0A0A7.WAV.ews",  # not audio, despite its name
+    "dirt-samples/808/TR808.TXT",              # not audio
+    "librosa-examples/198-209-0000.ogg",       # speech, 14 s
+]
+
+
+def copy_library(dest: Path, files: list[str] = MIXED) -> Path:
+    """Copy corpus files into ``dest``, keeping their folder names."""
+    for rel in files:
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(CORPUS / rel, target)
+    return dest
+
+
+def catalog_snapshot(db: Path) -> dict:
+    """Everything that defines a catalog's content, comparable between runs."""
+    conn = sqlite3.connect(db)
+    stems = {r[0]: r[1:] for r in conn.execute(
+        "SELECT id, path, duration, sample_rate, channels, bit_depth, embedding_model FROM stems")}
+    vectors = {r[0]: np.frombuffer(r[1], np.float32) for r in conn.execute(
+        "SELECT id, clap_embedding FROM stems WHERE clap_embedding IS NOT NULL")}
+    status = {r[0]: r[1:] for r in conn.execute("SELECT file_path, file_hash, status FROM processing_status")}
+    windows = conn.execute("SELECT count(*) FROM stem_windows").fetchone()[0]
+    conn.close()
+    return {"stems": stems, "vectors": vectors, "status": status, "windows": windows}
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
