@@ -16,6 +16,10 @@ class ModelUnavailable(TraumError):
     """The embedding model cannot be loaded (offline with nothing cached, or a bad directory)."""
 
 
+class ModelNotFound(ModelUnavailable):
+    """The model was named as a folder that does not exist: a typo, not a reason to index without it."""
+
+
 class CatalogError(TraumError):
     """The catalog file cannot be opened, is from a newer Traum, or is corrupt."""
 

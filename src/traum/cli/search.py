@@ -37,7 +37,8 @@ def show_hits(hits) -> None:
         return
     table = Table(box=None, header_style="bold")
     for name, justify in (("#", "right"), ("score", "right"), ("path", "left"), ("duration", "right")):
-        table.add_column(name, justify=justify)
+        # Fold, never ellipsise: the end of a path (the file name) is what matters most.
+        table.add_column(name, justify=justify, overflow="fold")
     for hit in hits:
         table.add_row(str(hit.rank), f"{hit.score:.3f}", hit.path,
                       f"{hit.duration:.2f} s" if hit.duration is not None else "")

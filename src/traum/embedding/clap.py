@@ -19,7 +19,7 @@ import numpy as np
 
 from traum.embedding.base import Window, normalise
 from traum.embedding.windows import split_windows
-from traum.errors import ModelUnavailable
+from traum.errors import ModelNotFound, ModelUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -142,9 +142,7 @@ def _load(model: str, device: str):
     hf_logging.disable_progress_bar()
     local = Path(model).expanduser()
     source = str(local) if local.is_dir() else model
-    if not local.is_dir() and _looks_like_path(model):
-        raise ModelUnavailable(f"model directory {model} does not exist (give a folder in Hugging Face format "
-                               "or a Hub id like laion/clap-htsat-unfused)")
+    check_model_name(model)
     for offline in (True, False):
         if not offline and (local.is_dir() or not _hub_reachable()):
             break
@@ -162,6 +160,13 @@ def _load(model: str, device: str):
     raise ModelUnavailable(
         f"CLAP model {model!r} is not available offline: download it once with "
         f"`hf download {model}` (or copy it to a folder) and pass --model DIR or set TRAUM_MODEL")
+
+
+def check_model_name(model: str) -> None:
+    """Fail early on a model folder that does not exist (cheap: no torch, no transformers)."""
+    if not Path(model).expanduser().is_dir() and _looks_like_path(model):
+        raise ModelNotFound(f"model folder {model} does not exist (give a folder in Hugging Face format "
+                            "or a Hub id like laion/clap-htsat-unfused)")
 
 
 def _looks_like_path(model: str) -> bool:

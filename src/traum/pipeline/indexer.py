@@ -112,6 +112,10 @@ class IndexJob:
     def run(self, paths: Sequence[str | os.PathLike[str]]) -> IndexReport:
         started = time.perf_counter()
         roots = absolute_roots(paths)
+        if self.options.embed and self.options.model and self.model is None:
+            from traum.embedding.clap import check_model_name
+
+            check_model_name(self.options.model)
         for root in roots:
             if not os.path.exists(root):
                 raise NotFound(f"{root} does not exist")
