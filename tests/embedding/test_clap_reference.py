@@ -9,6 +9,7 @@ import sys
 import librosa
 import numpy as np
 import pytest
+import soundfile as sf
 import torch
 from transformers import ClapModel, ClapProcessor
 
@@ -16,7 +17,8 @@ from tests.helpers import DIRT
 
 CLIPS = sorted(p for folder in ("bd", "sn", "hh", "cp", "jvbass", "moog", "pad", "numbers", "birds", "sugar",
                                 "monsterb", "808", "gtr", "juno")
-               for p in sorted((DIRT / folder).iterdir())[:2] if p.suffix.lower() in (".wav", ".ogg"))
+               for p in sorted((DIRT / folder).iterdir())[:3]
+               if p.suffix.lower() in (".wav", ".ogg") and sf.info(str(p)).duration <= 10)
 
 
 def reference_vectors(model_dir, paths) -> np.ndarray:
