@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from traum.embedding.base import Window, normalise
+from traum.embedding.mel import LogMel, repeat_pad
 from traum.embedding.windows import split_windows
 from traum.errors import ModelNotFound, ModelUnavailable
 
@@ -40,8 +41,11 @@ class ClapEmbedder:
         self.window_seconds = float(self._extractor.nb_max_samples) / self.sample_rate
         self.dim = int(self._model.config.projection_dim)
         self.model_id = _fingerprint(model, self._model, self._extractor)
-        self._fused = self._extractor.truncation == "fusion"
         self._torch = torch
+        # Fused checkpoints take 4-channel input from another filter bank: keep the reference extractor
+        # for them. Unfused ones (the default) get the batched torch front end.
+        self._mel = None if self._extractor.truncation == "fusion" else LogMel(self._extractor, self.device)
+        self._window_samples = int(self._extractor.nb_max_samples)
 
     # -- audio ------------------------------------------------------------------------------------
 
@@ -50,14 +54,28 @@ class ClapEmbedder:
                 for offset, clip in split_windows(samples, self.sample_rate, window=self.window_seconds)]
 
     def _features(self, clip: np.ndarray) -> np.ndarray:
+        if self._mel is not None:
+            return self._pad(clip)
         # One window at a time, never longer than max length: the extractor's random crop and its
         # random "is_longer" pick for fused models are never reached, so features are deterministic.
         out = self._extractor(clip, sampling_rate=self.sample_rate, return_tensors="np")
         return np.asarray(out["input_features"][0], dtype=np.float32)
 
+    def _pad(self, clip: np.ndarray) -> np.ndarray:
+        if self._extractor.padding == "repeatpad":
+            return repeat_pad(clip, self._window_samples)
+        if self._extractor.padding == "repeat":
+            return np.tile(clip, self._window_samples // len(clip) + 1)[: self._window_samples].astype(np.float32)
+        return np.pad(clip, (0, self._window_samples - len(clip))).astype(np.float32)
+
     def embed_windows(self, features: np.ndarray) -> np.ndarray:
+        """``features``: padded waveforms (n, samples) for the torch front end, or extractor mels."""
         torch = self._torch
-        batch = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32)).to(self.device)
+        if features.ndim == 2:
+            with torch.inference_mode():
+                batch = self._mel(features)
+        else:
+            batch = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32)).to(self.device)
         is_longer = torch.zeros((len(batch), 1), dtype=torch.bool, device=self.device)
         with torch.inference_mode(), self._autocast():
             out = self._model.get_audio_features(input_features=batch, is_longer=is_longer)
