@@ -8,6 +8,7 @@ Errors are sorted so the pipeline can act on them: :class:`~traum.errors.NotAudi
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -83,9 +84,21 @@ def load(path: str | os.PathLike[str], sample_rate: int | None = 48_000) -> Deco
         raise AudioError(f"{path}: no audio frames")
     rate = sample_rate or info.sample_rate
     if rate != info.sample_rate:
-        mono = soxr.resample(mono, info.sample_rate, rate, quality="HQ").astype(np.float32, copy=False)
+        mono = _resample(mono, info.sample_rate, rate)
     truncated = _declared_bytes_missing(path)
     return Decoded(info, np.ascontiguousarray(mono, dtype=np.float32), rate, truncated)
+
+
+def _resample(mono: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    """soxr HQ, with exactly the output length ``librosa.load`` gives, so clips line up sample for sample
+    with the usual reference loader: CLAP repeat-pads short clips, and a one-sample difference shifts
+    every repeat (mean-removed cosine 0.975 instead of 0.9999 on a 2 s clip). librosa takes
+    ceil(n × (out / in)) in floating point, which is sometimes one more than the exact ceil."""
+    out = soxr.resample(mono, rate_in, rate_out, quality="HQ").astype(np.float32, copy=False)
+    size = int(math.ceil(len(mono) * (float(rate_out) / rate_in)))
+    if len(out) < size:
+        return np.pad(out, (0, size - len(out)))
+    return out[:size]
 
 
 def _read_mono(path: str | os.PathLike[str]) -> np.ndarray:
