@@ -184,3 +184,14 @@ def _wait_for_rows(db, n, proc, timeout=120.0) -> int:
             pass
         time.sleep(0.02)
     return -1
+
+
+def test_a_new_catalog_of_a_known_library_costs_no_inference(library, tmp_path, tiny_model):
+    first = index(library, tmp_path / "one.db", tiny_model)
+    assert first.windows_embedded > 0
+    second = index(library, tmp_path / "two.db", tiny_model)
+    assert second.indexed == N_AUDIO and second.windows_embedded == 0 and second.stage_seconds["infer"] == 0
+    a, b = catalog_snapshot(tmp_path / "one.db"), catalog_snapshot(tmp_path / "two.db")
+    assert a["stems"] == b["stems"] and a["windows"] == b["windows"]
+    for stem_id, vector in a["vectors"].items():
+        np.testing.assert_array_equal(b["vectors"][stem_id], vector)

@@ -48,6 +48,8 @@ class IndexOptions:
     batch_size: int | None = None
     workers: int | None = None
     embed: bool = True
+    #: Use the machine-wide embedding cache (content hash + model + processing version).
+    cache: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,8 @@ class Prepared:
     stem_id: str
     offsets: list[float]
     features: list[np.ndarray]
+    #: Vectors found in the embedding cache: no inference needed.
+    cached: tuple[np.ndarray, list[tuple[float, np.ndarray]]] | None = None
 
 
 @dataclass(slots=True)
@@ -106,6 +110,11 @@ class IndexJob:
         self._claims: dict[str, str] = {}
         self._claims_lock = threading.Lock()
         self._waiting: dict[str, list[PathOutcome]] = {}
+        self._cache = None
+        if options.cache and options.embed:
+            from traum.embedding.cache import default_cache
+
+            self._cache = default_cache()
 
     # -- plan -------------------------------------------------------------------------------------
 
@@ -136,6 +145,9 @@ class IndexJob:
         self.report.pending = self.catalog.counts()["pending"]
         self.report.finish(started)
         self._save_run()
+        if self._cache is not None:
+            self._cache.close()
+        log.info("index run: %s", {k: v for k, v in self.report.to_dict().items() if k != "failures"})
         return self.report
 
     def _discover(self, roots: list[str]) -> list[Found]:
@@ -285,16 +297,26 @@ class IndexJob:
     def _embed(self, prepared: list[Prepared]) -> dict[str, tuple[np.ndarray, list[tuple[float, np.ndarray]]]]:
         from traum.embedding.batching import embed_in_batches
 
-        features = [f for item in prepared for f in item.features]
-        with self.report.timed("infer"):
-            vectors, self.options.batch_size = embed_in_batches(self.model, features, self._batch_size())
-        self.report.windows_embedded += len(features)
-        out, start = {}, 0
-        for item in prepared:
+        out = {item.stem_id: item.cached for item in prepared if item.cached is not None}
+        todo = [item for item in prepared if item.cached is None]
+        features = [f for item in todo for f in item.features]
+        if features:
+            with self.report.timed("infer"):
+                vectors, self.options.batch_size = embed_in_batches(self.model, features, self._batch_size())
+            self.report.windows_embedded += len(features)
+        start = 0
+        for item in todo:
             mine = vectors[start:start + len(item.features)]
             start += len(item.features)
             out[item.stem_id] = (pool_windows(mine), list(zip(item.offsets, mine, strict=True)))
+        if self._cache is not None and todo:
+            self._cache.put_many([(self._cache_key(item.stem_id), out[item.stem_id]) for item in todo])
         return out
+
+    def _cache_key(self, stem_id: str) -> str:
+        from traum.settings import PROCESSING_VERSION
+
+        return self._cache.key(stem_id, self.model.model_id, PROCESSING_VERSION)
 
     # -- worker side --------------------------------------------------------------------------------
 
@@ -323,6 +345,9 @@ class IndexJob:
             if digest in self._claims:
                 return Waiting(outcome)
             self._claims[digest] = "inflight"
+        cached = self._cache.get(self._cache_key(digest)) if self._cache is not None and wanted else None
+        if cached is not None:
+            return self._from_cache(digest, f, cached, known is False, started, base)
         try:
             with self.report.timed("decode"):
                 rate = self.model.sample_rate if self.model is not None else None
@@ -345,6 +370,19 @@ class IndexJob:
         elapsed = time.perf_counter() - started
         outcome = PathOutcome(status="indexed", file_hash=digest, processing_time=round(elapsed, 4), **base)
         return Prepared(outcome, stem, digest, offsets, features)
+
+    def _from_cache(self, digest: str, f: Found, cached, new_stem: bool, started: float, base: dict) -> Prepared:
+        """Vectors from the cache; only the header is read for a new stem's facts."""
+        from traum.audio import probe
+
+        stem = None
+        if new_stem:
+            info = probe(f.path)
+            stem = StemRecord(digest, f.path, f.size, info.duration, info.sample_rate, info.channels,
+                              info.bit_depth, f"{info.format}/{info.subtype}")
+        outcome = PathOutcome(status="indexed", file_hash=digest, processing_time=round(time.perf_counter() -
+                              started, 4), **base)
+        return Prepared(outcome, stem, digest, [o for o, _ in cached[1]], [], cached)
 
     def _reader(self) -> Catalog:
         """A read connection per worker thread: WAL lets it read while the main thread writes."""
