@@ -75,8 +75,56 @@ def _initial(conn: sqlite3.Connection) -> None:
         """)
 
 
+@migration(2, "lexical search")
+def _lexical_search(conn: sqlite3.Connection) -> None:
+    """Full-text search (FTS5, BM25) over a per-stem document of name words, tags and category tokens,
+    kept in step with ``stems`` by triggers."""
+    _run_script(conn, """
+        ALTER TABLE stems ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
+        CREATE VIRTUAL TABLE stems_fts USING fts5(search_text, content='stems', content_rowid='rowid',
+                                                  tokenize='unicode61');
+        CREATE TRIGGER stems_fts_insert AFTER INSERT ON stems BEGIN
+            INSERT INTO stems_fts(rowid, search_text) VALUES (new.rowid, new.search_text);
+        END;
+        CREATE TRIGGER stems_fts_delete AFTER DELETE ON stems BEGIN
+            INSERT INTO stems_fts(stems_fts, rowid, search_text) VALUES ('delete', old.rowid, old.search_text);
+        END;
+        CREATE TRIGGER stems_fts_update AFTER UPDATE OF search_text ON stems BEGIN
+            INSERT INTO stems_fts(stems_fts, rowid, search_text) VALUES ('delete', old.rowid, old.search_text);
+            INSERT INTO stems_fts(rowid, search_text) VALUES (new.rowid, new.search_text);
+        END
+        """)
+    _refresh_search_text(conn)
+
+
+def _refresh_search_text(conn: sqlite3.Connection) -> None:
+    from traum.analysis.names import search_document
+
+    rows = conn.execute("SELECT id, path, tags, user_tags, category FROM stems").fetchall()
+    for stem_id, path, tags, user_tags, category in rows:
+        conn.execute("UPDATE stems SET search_text = ? WHERE id = ?",
+                     (search_document(path, tags=_tag_list(tags) + _tag_list(user_tags), category=category), stem_id))
+
+
+def _tag_list(value: str | None) -> list[str]:
+    import json
+
+    if not value:
+        return []
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return [value]
+    return [str(t) for t in parsed] if isinstance(parsed, list) else [str(parsed)]
+
+
 def _run_script(conn: sqlite3.Connection, script: str) -> None:
     # Not executescript(): it COMMITs first, which would break the migration's transaction.
-    for statement in script.split(";"):
-        if statement.strip() and sqlite3.complete_statement(statement + ";"):
-            conn.execute(statement)
+    # complete_statement() knows that a trigger's BEGIN … END holds semicolons of its own.
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                conn.execute(pending)
+            pending = ""

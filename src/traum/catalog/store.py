@@ -188,8 +188,20 @@ class Catalog:
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:] if c != "imported_at")
         self.conn.execute(f"INSERT INTO stems ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
                           f"ON CONFLICT(id) DO UPDATE SET {updates}", values)
+        self.refresh_search_text(stem.id)
         if stem.embedding is not None and model_id:
             self._set_embedding(stem.id, stem.embedding, stem.windows, model_id)
+
+    def refresh_search_text(self, stem_id: str) -> None:
+        """Rebuild the lexical search document after a path, tag or category change."""
+        from traum.analysis.names import search_document
+        from traum.catalog.migrations import _tag_list
+
+        row = self.conn.execute("SELECT path, tags, user_tags, category FROM stems WHERE id = ?", (stem_id,)).fetchone()
+        if row:
+            text = search_document(row[0], tags=_tag_list(row[1]) + _tag_list(row[2]), category=row[3])
+            self.conn.execute("UPDATE stems SET search_text = ? WHERE id = ? AND search_text IS NOT ?",
+                              (text, stem_id, text))
 
     def _set_embedding(self, stem_id: str, vector: np.ndarray, windows: list[tuple[float, np.ndarray]],
                        model_id: str) -> None:
@@ -221,10 +233,12 @@ class Catalog:
         if previous and previous["file_hash"] and previous["file_hash"] != o.file_hash:
             self._forget_if_orphaned(previous["file_hash"])
         if o.file_hash and status in PRESENT:
-            self.conn.execute("UPDATE stems SET path = ?, filename = ? WHERE id = ? AND path NOT IN (SELECT "
-                              "file_path FROM processing_status WHERE file_hash = ? AND status IN "
-                              "('indexed', 'pending'))", (o.path, os.path.basename(o.path), o.file_hash,
-                                                          o.file_hash))
+            moved = self.conn.execute(
+                "UPDATE stems SET path = ?, filename = ? WHERE id = ? AND path NOT IN (SELECT file_path FROM "
+                "processing_status WHERE file_hash = ? AND status IN ('indexed', 'pending'))",
+                (o.path, os.path.basename(o.path), o.file_hash, o.file_hash)).rowcount
+            if moved:
+                self.refresh_search_text(o.file_hash)
 
     def _forget_if_orphaned(self, stem_id: str) -> None:
         """A path's content changed: drop the old stem unless another path still refers to it."""
@@ -248,6 +262,7 @@ class Catalog:
         if alive:
             self.conn.execute("UPDATE stems SET path = ?, filename = ? WHERE id = ? AND path = ?",
                               (alive[0], os.path.basename(alive[0]), stem_id, gone))
+            self.refresh_search_text(stem_id)
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -331,4 +346,5 @@ def _json_default(value: Any) -> Any:
 def _stem_dict(row: sqlite3.Row) -> dict[str, Any]:
     record = dict(row)
     record.pop("clap_embedding", None)
+    record.pop("search_text", None)
     return record

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import numpy as np
 
@@ -26,7 +27,17 @@ def default_batch_size(device: str) -> int:
         return int(max(1, min(MAX_BATCH, free * 0.6 // BYTES_PER_WINDOW)))
     if device == "mps":
         return 16
-    return CPU_BATCH
+    free = _available_ram()
+    if free is None:
+        return CPU_BATCH
+    return int(max(1, min(CPU_BATCH, free * 0.25 // BYTES_PER_WINDOW)))
+
+
+def _available_ram() -> int | None:
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not on this platform
+        return None
 
 
 def embed_in_batches(model: EmbeddingModel, features: list[np.ndarray], batch_size: int) -> tuple[np.ndarray, int]:

@@ -361,7 +361,7 @@ class IndexJob:
         if known is False:
             info = decoded.info
             stem = StemRecord(digest, f.path, f.size, info.duration, info.sample_rate, info.channels,
-                              info.bit_depth, f"{info.format}/{info.subtype}")
+                              info.bit_depth, f"{info.format}/{info.subtype}", self._analyse(f.path, decoded))
         offsets, features = [], []
         if self.model is not None:
             with self.report.timed("features"):
@@ -371,6 +371,12 @@ class IndexJob:
         outcome = PathOutcome(status="indexed", file_hash=digest, processing_time=round(elapsed, 4), **base)
         return Prepared(outcome, stem, digest, offsets, features)
 
+    def _analyse(self, path: str, decoded) -> dict:
+        from traum.analysis import facts_for
+
+        with self.report.timed("analyse"):
+            return facts_for(path, decoded)
+
     def _from_cache(self, digest: str, f: Found, cached, new_stem: bool, started: float, base: dict) -> Prepared:
         """Vectors from the cache; only the header is read for a new stem's facts."""
         from traum.audio import probe
@@ -379,7 +385,7 @@ class IndexJob:
         if new_stem:
             info = probe(f.path)
             stem = StemRecord(digest, f.path, f.size, info.duration, info.sample_rate, info.channels,
-                              info.bit_depth, f"{info.format}/{info.subtype}")
+                              info.bit_depth, f"{info.format}/{info.subtype}", self._analyse(f.path, None))
         outcome = PathOutcome(status="indexed", file_hash=digest, processing_time=round(time.perf_counter() -
                               started, 4), **base)
         return Prepared(outcome, stem, digest, [o for o, _ in cached[1]], [], cached)

@@ -57,6 +57,9 @@ class IndexReport:
     elapsed: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     peak_rss_mb: float = 0.0
+    #: On CUDA: peak memory the model allocated, and the GPU's utilisation at the end (needs pynvml).
+    gpu_peak_mb: float | None = None
+    gpu_utilisation: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @contextmanager
@@ -81,6 +84,14 @@ class IndexReport:
     def finish(self, started: float) -> None:
         self.elapsed = time.perf_counter() - started
         self.peak_rss_mb = peak_rss_mb()
+        if self.device and self.device.startswith("cuda"):
+            import torch
+
+            self.gpu_peak_mb = torch.cuda.max_memory_allocated() / (1 << 20)
+            try:
+                self.gpu_utilisation = float(torch.cuda.utilization())
+            except Exception:  # noqa: BLE001 - pynvml missing or no permission: leave it out
+                self.gpu_utilisation = None
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}

@@ -1,0 +1,181 @@
+"""What file and folder names say: producer shorthand for categories, tempo and key.
+
+Sample packs put a lot in names: ``808bd``, ``hh27``, ``breaks125``, ``Bass_Loop_125_F#min.wav``.
+These functions read that evidence; the acoustic analysis weighs it against the audio.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+#: Producer taxonomy → words and shorthand that mean it. Whole-word matches; words of 4+ letters
+#: also match inside compounds ("clubkick", "linnhats", "padlong").
+CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
+    "kick": ("kick", "kicks", "kik", "kck", "bd", "bassdrum", "bassdm", "bdrum", "kickdrum"),
+    "snare": ("snare", "snares", "snr", "sn", "sd"),
+    "clap": ("clap", "claps", "cp", "handclap", "clp"),
+    "hihat": ("hihat", "hihats", "hat", "hats", "hh", "oh", "ch", "hc", "openhat", "closedhat"),
+    "cymbal": ("cymbal", "cymbals", "ride", "crash", "cr", "cy", "splash", "china"),
+    "tom": ("tom", "toms", "lt", "mt", "ht", "floortom"),
+    "percussion": ("perc", "percs", "percussion", "conga", "congas", "bongo", "shaker", "cowbell", "cb", "rim",
+                   "rimshot", "rs", "tamb", "tambourine", "clave", "claves", "stomp", "maracas", "tabla",
+                   "woodblock", "triangle", "snap", "snaps"),
+    "drum-loop": ("break", "breaks", "breakbeat", "amen", "drumloop", "beat", "beats", "groove", "amencutup"),
+    "bass": ("bass", "basses", "sub", "subbass", "reese", "moog", "bassline"),
+    "synth": ("synth", "synths", "arp", "arpy", "stab", "stabs", "rave", "juno", "pluck", "chord", "chords",
+              "saw", "ravemono"),
+    "pad": ("pad", "pads", "atmos", "drone", "texture", "padlong"),
+    "lead": ("lead", "leads"),
+    "keys": ("piano", "keys", "rhodes", "organ", "epiano", "wurli", "ep"),
+    "guitar": ("guitar", "gtr", "guitars", "strum"),
+    "strings": ("string", "strings", "violin", "cello", "viola", "orchestra", "orchestral"),
+    "brass": ("brass", "trumpet", "horn", "horns", "sax", "trombone", "tuba"),
+    "vocal": ("vox", "vocal", "vocals", "voice", "choir", "sing", "acapella", "adlib"),
+    "speech": ("speech", "spoken", "talk", "numbers", "word", "words", "speak", "narration", "dialogue"),
+    "fx": ("fx", "sfx", "effect", "effects", "riser", "sweep", "impact", "whoosh", "glitch", "bleep", "blip",
+           "zap", "laser", "downlifter", "uplifter"),
+    "field-recording": ("field", "fieldrecording", "birds", "bird", "wind", "rain", "water", "nature", "ambience",
+                        "outdoor", "forest", "street", "ocean", "waves", "insect", "insects", "thunder", "crowd"),
+    "animal": ("animal", "animals", "dog", "bark", "sheep", "baa", "cat", "meow", "cow", "horse", "whale"),
+    "noise": ("noise", "noises", "white", "pink", "static", "hiss", "crackle", "vinyl"),
+}
+CATEGORIES = tuple(CATEGORY_WORDS)
+
+#: Phrases of two words that mean one category ("drum loop", "hi hat", "bass drum").
+_PHRASES = {("drum", "loop"): "drum-loop", ("drum", "break"): "drum-loop", ("hi", "hat"): "hihat",
+            ("bass", "drum"): "kick", ("open", "hat"): "hihat", ("closed", "hat"): "hihat",
+            ("field", "recording"): "field-recording", ("sound", "effect"): "fx"}
+
+_WORD_TO_CATEGORY = {w: c for c, words in CATEGORY_WORDS.items() for w in words}
+_LONG_WORDS = sorted((w for w in _WORD_TO_CATEGORY if len(w) >= 4), key=len, reverse=True)
+_WORD = re.compile(r"[a-z]+|\d+")
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words, letters split from digits ("breaks125" → breaks, 125; "808bd" → 808, bd)."""
+    return _WORD.findall(text.lower())
+
+
+def categories_in(tokens: Iterable[str]) -> list[str]:
+    """Categories named by words, without repeats: whole words before words inside compounds, and the
+    last word first, since the head noun comes last ("808 sub kick" is a kick, "bass loop" a bass)."""
+    return [c for c, _whole in _matches(list(tokens))]
+
+
+def _matches(tokens: list[str]) -> list[tuple[str, bool]]:
+    whole, partial = [], []
+    for i, token in enumerate(tokens):
+        category = _PHRASES.get(tuple(tokens[i:i + 2])) or _WORD_TO_CATEGORY.get(token)
+        if category:
+            whole.append(category)
+        elif (category := category_of_word(token)) is not None:
+            partial.append(category)
+    found: list[tuple[str, bool]] = []
+    for category, is_whole in [(c, True) for c in reversed(whole)] + [(c, False) for c in reversed(partial)]:
+        if category not in [c for c, _ in found]:
+            found.append((category, is_whole))
+    return found
+
+
+def category_of_word(token: str) -> str | None:
+    if token in _WORD_TO_CATEGORY:
+        return _WORD_TO_CATEGORY[token]
+    if len(token) >= 5:
+        for word in _LONG_WORDS:
+            if word in token:
+                return _WORD_TO_CATEGORY[word]
+    return None
+
+
+_DEPTH_ORDER = (1, 0, 2, 3)
+
+
+def category_from_path(path: str) -> tuple[str | None, float]:
+    """The category the file and folder names suggest. A whole word beats a word inside a compound;
+    the sample's own folder counts most (that is where a pack maker or producer sorted it: a "hh3kick"
+    in "hh" is a hi-hat kit's piece), then the file name, then the folders above."""
+    parts = re.split(r"[\\/]", path)[-4:]
+    best: tuple[tuple[bool, int], str] | None = None
+    for depth, part in enumerate(reversed(parts)):
+        for category, is_whole in _matches(words(part.rsplit(".", 1)[0] if depth == 0 else part))[:1]:
+            rank = (is_whole, -_DEPTH_ORDER.index(depth))
+            if best is None or rank > best[0]:
+                best = (rank, category)
+    if best is None:
+        return None, 0.0
+    (is_whole, neg_order), category = best
+    return category, round((0.9, 0.85, 0.75, 0.6)[-neg_order] * (1.0 if is_whole else 0.85), 3)
+
+
+def category_token(category: str) -> str:
+    """A single search token for a category ("drum-loop" → "catdrumloop") that no real word collides with."""
+    return "cat" + category.replace("-", "")
+
+
+_BPM_PATTERNS = [
+    re.compile(r"(?<!\d)(\d{2,3}(?:\.\d+)?)\s*-?\s*bpm", re.I),
+    re.compile(r"bpm\s*-?\s*(\d{2,3}(?:\.\d+)?)(?!\d)", re.I),
+    re.compile(r"(?:^|[_\-\s])(\d{2,3})(?:[_\-\s]|$)"),
+    re.compile(r"(?:break|breaks|loop|beat|groove)s?(\d{2,3})(?!\d)", re.I),
+]
+
+
+def bpm_from_name(path: str) -> float | None:
+    """A tempo written in the file or folder name ("125bpm", "_125_", "breaks125"), 50–220 BPM."""
+    parts = re.split(r"[\\/]", path)[-3:]
+    for part in reversed(parts):
+        stem = part.rsplit(".", 1)[0] if part is parts[-1] else part
+        for pattern in _BPM_PATTERNS:
+            for match in pattern.finditer(stem):
+                value = float(match.group(1))
+                if 50 <= value <= 220:
+                    return value
+    return None
+
+
+_NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+_FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#"}
+_KEY = re.compile(r"(?:^|[_\-\s(])([A-G])([#b]|sharp|flat)?\s?(maj(?:or)?|min(?:or)?|m(?!aj)|M)?(?=$|[_\-\s).])")
+
+
+def key_from_name(path: str) -> tuple[str, str] | None:
+    """A key written in a file name ("Am", "F#min", "Cmaj", "in F sharp minor") as (tonic, mode)."""
+    name = re.split(r"[\\/]", path)[-1].rsplit(".", 1)[0]
+    spelled = re.search(r"(?:^|[^a-z])([A-G])[ _-]?(sharp|flat)?[ _-]?(major|minor)(?![a-z])", name, re.I)
+    if spelled:
+        tonic = spelled.group(1).upper() + {"sharp": "#", "flat": "b"}.get((spelled.group(2) or "").lower(), "")
+        return normalise_tonic(tonic), spelled.group(3).lower()
+    for match in _KEY.finditer(name):
+        tonic, accidental, mode = match.groups()
+        if mode is None:
+            continue  # a bare letter is too often not a key ("A" for take A, "B" side)
+        accidental = {"sharp": "#", "flat": "b"}.get(accidental or "", accidental or "")
+        return normalise_tonic(tonic + accidental), "major" if mode.lower().startswith("maj") or mode == "M" else "minor"
+    return None
+
+
+def normalise_tonic(tonic: str) -> str:
+    tonic = _FLATS.get(tonic, tonic)
+    if tonic in ("E#", "B#", "Cb", "Fb"):
+        tonic = {"E#": "F", "B#": "C", "Cb": "B", "Fb": "E"}[tonic]
+    return tonic
+
+
+def pitch_class(tonic: str) -> int:
+    return _NOTE_NAMES.index(normalise_tonic(tonic))
+
+
+def note_name(pc: int) -> str:
+    return _NOTE_NAMES[pc % 12]
+
+
+def search_document(path: str, *, tags: Iterable[str] = (), category: str | None = None) -> str:
+    """The words lexical search sees for a sample: its last folders and file name, its tags, and a
+    category token for every category those words name (so "bd" finds kicks and "kick" finds "bd")."""
+    parts = re.split(r"[\\/]", path)[-4:]
+    tokens = words(" ".join(parts[:-1] + [parts[-1].rsplit(".", 1)[0]]))
+    for tag in tags:
+        tokens += words(tag)
+    cats = categories_in(tokens) + ([category] if category else [])
+    return " ".join(tokens + [category_token(c) for c in dict.fromkeys(cats)])
