@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import functools
+from contextlib import contextmanager
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,13 +52,37 @@ def index(paths: Sequence[PathLike], *, db: PathLike | None = None, model: str |
         return run_index(list(paths), catalog, options, progress)
 
 
-def search(text: str, *, db: PathLike | None = None, k: int = 10, model: str | None = None) -> SearchResult:
-    """Text search: semantic with the catalog's model, file names without one."""
-    from traum.search import search_text
+def search(text: str, *, db: PathLike | None = None, k: int = 10, model: str | None = None,
+           **filters: Any) -> SearchResult:
+    """Hybrid search: CLAP text embedding + names + facts. ``filters``: bpm="120-128", key="Am",
+    category="kick", min_duration/max_duration (s), loop=True/False, half_double, compatible_keys."""
+    with _engine(db, model) as engine:
+        return engine.search(text, k=k, **filters)
+
+
+def similar(target: str, *, db: PathLike | None = None, k: int = 10, model: str | None = None) -> SearchResult:
+    """Sounds like ``target``: a catalogued id, id prefix or path, or any audio file (embedded on the fly)."""
+    with _engine(db, model) as engine:
+        return engine.similar(target, k=k)
+
+
+def duplicates(*, db: PathLike | None = None, threshold: float | None = None) -> dict[str, list[list[str]]]:
+    """{"exact": [[path, …], …], "near": [[path, …], …]}"""
+    from traum.search.engine import NEAR_DUPLICATE
+
+    with Catalog(resolve_db(db), readonly=True) as catalog:
+        from traum.search import SearchEngine
+
+        return SearchEngine(catalog).duplicates(threshold=threshold or NEAR_DUPLICATE)
+
+
+@contextmanager
+def _engine(db: PathLike | None, model: str | None):
+    from traum.search import SearchEngine
 
     with Catalog(resolve_db(db), readonly=True) as catalog:
         loaded, notice = _try_model(model or catalog_model_name(catalog))
-        return search_text(catalog, text, k=k, model=loaded, notice=notice)
+        yield SearchEngine(catalog, loaded, notice=notice)
 
 
 def _try_model(name: str) -> tuple[EmbeddingModel | None, str | None]:
@@ -99,4 +124,4 @@ def export(out: PathLike, *, format: str | None = None, db: PathLike | None = No
         return export_embeddings(catalog, out, format)
 
 
-__all__ = ["TraumError", "embed", "embed_text", "export", "index", "search", "status"]
+__all__ = ["TraumError", "duplicates", "embed", "embed_text", "export", "index", "search", "similar", "status"]

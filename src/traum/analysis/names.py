@@ -38,7 +38,7 @@ CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
     "field-recording": ("field", "fieldrecording", "birds", "bird", "wind", "rain", "water", "nature", "ambience",
                         "outdoor", "forest", "street", "ocean", "waves", "insect", "insects", "thunder", "crowd"),
     "animal": ("animal", "animals", "dog", "bark", "sheep", "baa", "cat", "meow", "cow", "horse", "whale"),
-    "noise": ("noise", "noises", "white", "pink", "static", "hiss", "crackle", "vinyl"),
+    "noise": ("noise", "noises", "whitenoise", "pinknoise", "static", "hiss"),
 }
 CATEGORIES = tuple(CATEGORY_WORDS)
 

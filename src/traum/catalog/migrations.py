@@ -82,7 +82,13 @@ def _lexical_search(conn: sqlite3.Connection) -> None:
     _run_script(conn, """
         ALTER TABLE stems ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
         CREATE VIRTUAL TABLE stems_fts USING fts5(search_text, content='stems', content_rowid='rowid',
-                                                  tokenize='unicode61');
+                                                  tokenize='unicode61')
+        """)
+    # Fill the documents, then build the index from them, before triggers start mirroring changes:
+    # a trigger's 'delete' of a document the index never had corrupts an external-content table.
+    _refresh_search_text(conn)
+    conn.execute("INSERT INTO stems_fts(stems_fts) VALUES ('rebuild')")
+    _run_script(conn, """
         CREATE TRIGGER stems_fts_insert AFTER INSERT ON stems BEGIN
             INSERT INTO stems_fts(rowid, search_text) VALUES (new.rowid, new.search_text);
         END;
@@ -94,7 +100,6 @@ def _lexical_search(conn: sqlite3.Connection) -> None:
             INSERT INTO stems_fts(rowid, search_text) VALUES (new.rowid, new.search_text);
         END
         """)
-    _refresh_search_text(conn)
 
 
 def _refresh_search_text(conn: sqlite3.Connection) -> None:

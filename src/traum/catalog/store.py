@@ -175,6 +175,16 @@ class Catalog:
                 self._set_embedding(stem_id, vector, windows, model)
             for outcome in outcomes:
                 self._write_outcome(outcome)
+            self._bump_generation()
+
+    def _bump_generation(self) -> None:
+        """Search indexes compare this counter to know whether to sync with the catalog."""
+        self.conn.execute("INSERT INTO meta(key, value) VALUES ('generation', '1') ON CONFLICT(key) DO UPDATE "
+                          "SET value = CAST(value AS INTEGER) + 1")
+
+    @property
+    def generation(self) -> int:
+        return int(self.get_meta("generation", 0))
 
     def _upsert_stem(self, stem: StemRecord, model_id: str | None) -> None:
         from traum.settings import PROCESSING_VERSION
@@ -249,6 +259,8 @@ class Catalog:
         """Files gone from disk: kept, marked missing, and no longer a stem's shown path."""
         paths = list(paths)
         with self.transaction():
+            if paths:
+                self._bump_generation()
             for path in paths:
                 row = self.conn.execute("UPDATE processing_status SET status = 'missing', last_attempt = ? "
                                         "WHERE file_path = ? RETURNING file_hash", (now(), path)).fetchone()
@@ -311,6 +323,51 @@ class Catalog:
         rows = self.conn.execute("SELECT embedding_model, count(*) FROM stems WHERE embedding_model IS NOT NULL "
                                  "GROUP BY embedding_model")
         return {r[0]: r[1] for r in rows}
+
+    def embedded_ids(self) -> set[str]:
+        """Ids of present stems that have an embedding."""
+        rows = self.conn.execute(f"SELECT s.id FROM stems s WHERE s.clap_embedding IS NOT NULL AND {_PRESENT_SQL}")
+        return {r[0] for r in rows}
+
+    def vectors(self, ids: Iterable[str]) -> dict[str, tuple[np.ndarray, list[tuple[float, np.ndarray]]]]:
+        """Pooled vector and window vectors (empty for files of one window) per stem id."""
+        out: dict[str, tuple[np.ndarray, list[tuple[float, np.ndarray]]]] = {}
+        ids = list(ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for stem_id, blob in self.conn.execute(f"SELECT id, clap_embedding FROM stems WHERE id IN ({marks}) "
+                                                   "AND clap_embedding IS NOT NULL", chunk):
+                out[stem_id] = (from_blob(blob), [])
+            for stem_id, offset, blob in self.conn.execute(f"SELECT stem_id, offset, embedding FROM stem_windows "
+                                                           f"WHERE stem_id IN ({marks}) ORDER BY stem_id, offset",
+                                                           chunk):
+                if stem_id in out:
+                    out[stem_id][1].append((offset, from_blob(blob)))
+        return out
+
+    def select_ids(self, where: str = "1", params: Iterable[Any] = ()) -> list[str]:
+        """Ids of present stems matching an SQL condition on ``s`` (stems); parameters bound, never inlined."""
+        return [r[0] for r in self.conn.execute(f"SELECT s.id FROM stems s WHERE ({where}) AND {_PRESENT_SQL}",
+                                                tuple(params))]
+
+    def lexical(self, match: str, limit: int = 500) -> list[tuple[str, float]]:
+        """(stem id, BM25 relevance, higher is better) for an FTS5 MATCH expression, present stems only."""
+        rows = self.conn.execute(
+            f"SELECT s.id, -bm25(stems_fts) AS rel FROM stems_fts JOIN stems s ON s.rowid = stems_fts.rowid "
+            f"WHERE stems_fts MATCH ? AND {_PRESENT_SQL} ORDER BY rel DESC, s.path LIMIT ?", (match, limit))
+        return [(r[0], float(r[1])) for r in rows]
+
+    def stem_by_path(self, path: str) -> str | None:
+        row = self.conn.execute("SELECT file_hash FROM processing_status WHERE file_path = ? AND status IN "
+                                "('indexed', 'pending')", (path,)).fetchone()
+        return row[0] if row else None
+
+    def exact_duplicates(self) -> list[list[str]]:
+        rows = self.conn.execute("SELECT group_concat(file_path, char(0)) FROM (SELECT file_hash, file_path FROM "
+                                 "processing_status WHERE status IN ('indexed', 'pending') ORDER BY file_path) "
+                                 "GROUP BY file_hash HAVING count(*) > 1 ORDER BY min(file_path)")
+        return [r[0].split("\0") for r in rows]
 
     def failures(self, limit: int = 20) -> list[tuple[str, str, str]]:
         rows = self.conn.execute("SELECT file_path, status, error_message FROM processing_status WHERE status IN "

@@ -1,45 +1,89 @@
-"""traum search TEXT"""
+"""traum search TEXT, traum similar FILE_OR_ID"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
 from traum.cli.console import notice, out, print_json
 from traum.cli.options import Db, Json, Model
 
+K = Annotated[int, typer.Option("-k", "--top", min=1, max=1000, help="How many results.")]
+
 
 def search(
-    text: Annotated[str, typer.Argument(help="What you are looking for, e.g. \"dusty vinyl kick\".")],
+    text: Annotated[str, typer.Argument(help="What you are looking for, e.g. \"punchy kick 125 bpm in A minor\".")],
     db: Db = None,
-    k: Annotated[int, typer.Option("-k", "--top", min=1, help="How many results.")] = 10,
+    k: K = 10,
+    model: Model = None,
+    bpm: Annotated[Optional[str], typer.Option("--bpm", help="Tempo: 125 (±4%) or a range 120-128.")] = None,
+    key: Annotated[Optional[str], typer.Option("--key", help="Key: Am, F#m, C major …")] = None,
+    category: Annotated[Optional[str], typer.Option("--category", help="kick, snare, pad, … (a filter).")] = None,
+    min_duration: Annotated[Optional[float], typer.Option("--min-duration", help="Seconds.")] = None,
+    max_duration: Annotated[Optional[float], typer.Option("--max-duration", help="Seconds.")] = None,
+    loop: Annotated[Optional[bool], typer.Option("--loop/--one-shot", help="Only loops, or only one-shots.",
+                                                 show_default=False)] = None,
+    half_double: Annotated[bool, typer.Option("--half-double", help="Also match half and double tempo.")] = False,
+    compatible: Annotated[bool, typer.Option("--compatible", help="Also match relative and Camelot-neighbour keys.")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Show how the query was read and why results rank.")] = False,
+    json: Json = False,
+) -> None:
+    """Find samples by describing them, filtered by tempo, key, category and length."""
+    from traum import api
+
+    result = api.search(text, db=db, k=k, model=model, bpm=bpm, key=key, category=category,
+                        min_duration=min_duration, max_duration=max_duration, loop=loop, half_double=half_double,
+                        compatible_keys=compatible)
+    _show(result, json=json, explain=explain)
+
+
+def similar(
+    target: Annotated[str, typer.Argument(help="A catalogued sample (id, id prefix or path) or any audio file.")],
+    db: Db = None,
+    k: K = 10,
     model: Model = None,
     json: Json = False,
 ) -> None:
-    """Find samples by describing them."""
+    """Find samples that sound like this one."""
     from traum import api
 
-    result = api.search(text, db=db, k=k, model=model)
+    _show(api.similar(target, db=db, k=k, model=model), json=json)
+
+
+def _show(result, *, json: bool, explain: bool = False) -> None:
     if result.notice:
         notice(result.notice)
     if json:
-        print_json([h.to_dict() for h in result.hits])
+        hits = [h.to_dict() for h in result.hits]
+        print_json({"query": result.explain(), "results": hits} if explain else hits)
         return
-    show_hits(result.hits)
+    if explain:
+        info = result.explain()
+        out.print(f"read as: text {info['semantic_text']!r}; " + ("; ".join(info["notes"]) or "no facts") +
+                  f"; mode {info['mode']}, weights {info['weights']}", highlight=False)
+    show_hits(result.hits, explain=explain)
 
 
-def show_hits(hits) -> None:
+def show_hits(hits, *, explain: bool = False) -> None:
     from rich.table import Table
 
     if not hits:
         out.print("no matches")
         return
     table = Table(box=None, header_style="bold")
-    for name, justify in (("#", "right"), ("score", "right"), ("path", "left"), ("duration", "right")):
+    columns = ["#", "score", "path", "duration", "bpm", "key", "category"] + (["why"] if explain else [])
+    for name in columns:
         # Fold, never ellipsise: the end of a path (the file name) is what matters most.
-        table.add_column(name, justify=justify, overflow="fold")
+        table.add_column(name, justify="right" if name in ("#", "score", "duration", "bpm") else "left",
+                         overflow="fold")
     for hit in hits:
-        table.add_row(str(hit.rank), f"{hit.score:.3f}", hit.path,
-                      f"{hit.duration:.2f} s" if hit.duration is not None else "")
+        x = hit.extra
+        offset = f" @{x['offset']:.0f}s" if x.get("offset") else ""
+        row = [str(hit.rank), f"{hit.score:.3f}", hit.path + offset,
+               f"{hit.duration:.2f} s" if hit.duration is not None else "",
+               f"{x['bpm']:g}" if x.get("bpm") else "", x.get("key") or "", x.get("category") or ""]
+        if explain:
+            row.append(" ".join(f"{k[:3]}={v:.2f}" for k, v in x.get("components", {}).items()))
+        table.add_row(*row)
     out.print(table)

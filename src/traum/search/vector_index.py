@@ -1,37 +1,192 @@
-"""Nearest neighbours by cosine over L2-normalised vectors."""
+"""Nearest neighbours by cosine over L2-normalised vectors, exact when small, FAISS when large.
+
+    index = VectorIndex(512)
+    index.add(["a", "b"], vectors)            # ids: any hashable values
+    scores, ids = index.search(queries, k=10, allowed={"a"})
+    index.save(path); VectorIndex.load(path)
+
+Below ``exact_limit`` vectors (default 50,000) search is an exact float32 matmul: ~3 ms at 50k on two
+cores, and no training. Above it, the vectors move to a FAISS IVF index with fp16 scalar
+quantisation (half the memory of float32; recall@10 ≥ 0.95 on clustered embeddings at nprobe 24, see
+benchmarks/search.py). Adding or removing a few vectors never rebuilds: IVF lists take them as they
+come. ``allowed`` restricts results to a set of ids and still returns k results when k exist: a small
+allowed set is searched exactly, a large one through a FAISS id selector.
+"""
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import Hashable, Iterable, Sequence
+from pathlib import Path
+
 import numpy as np
+
+EXACT_LIMIT = 50_000
+#: An allowed set this small is cheaper to search exactly than through the IVF lists.
+EXACT_SUBSET = 20_000
+NPROBE = 24
 
 
 class VectorIndex:
-    """Exact inner-product search over unit vectors; ids are whatever the caller gives to ``add``."""
-
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int = 512, *, exact_limit: int = EXACT_LIMIT, nprobe: int = NPROBE) -> None:
         self.dim = dim
-        self._ids: list = []
-        self._vectors = np.zeros((0, dim), dtype=np.float32)
+        self.exact_limit = exact_limit
+        self.nprobe = nprobe
+        self._ids: list[Hashable] = []              # row → id (exact) / label → id (faiss)
+        self._rows: dict[Hashable, int] = {}        # id → row / label
+        self._vectors = np.zeros((0, dim), dtype=np.float32)  # exact store; in FAISS mode a fp16 copy
+        self._free: list[int] = []
+        self._faiss = None
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._rows)
 
-    def add(self, ids, vectors: np.ndarray) -> None:
-        vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
-        self._ids.extend(ids)
-        self._vectors = np.vstack([self._vectors, vectors])
+    def __contains__(self, id_: Hashable) -> bool:
+        return id_ in self._rows
 
-    def search(self, queries: np.ndarray, k: int, allowed=None) -> tuple[np.ndarray, list[list]]:
-        queries = np.asarray(queries, dtype=np.float32).reshape(-1, self.dim)
-        if not len(self._ids):
-            return np.zeros((len(queries), 0), np.float32), [[] for _ in queries]
-        rows = np.arange(len(self._ids))
+    @property
+    def kind(self) -> str:
+        return "faiss-ivf-sqfp16" if self._faiss is not None else "exact"
+
+    # -- updates ------------------------------------------------------------------------------------
+
+    def add(self, ids: Sequence[Hashable], vectors: np.ndarray) -> None:
+        """Add or replace vectors (an id already present gets the new vector)."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        if len(ids) != len(vectors):
+            raise ValueError("ids and vectors differ in length")
+        existing = [i for i in ids if i in self._rows]
+        if existing:
+            self.remove(existing)
+        rows = self._allocate(list(ids))
+        self._store(rows, vectors)
+        if self._faiss is not None:
+            self._faiss.add_with_ids(vectors, np.asarray(rows, dtype=np.int64))
+        elif len(self._rows) > self.exact_limit:
+            self._build_faiss()
+
+    def remove(self, ids: Iterable[Hashable]) -> None:
+        rows = [self._rows.pop(i) for i in ids if i in self._rows]
+        if not rows:
+            return
+        for row in rows:
+            self._ids[row] = None
+        self._free.extend(rows)
+        if self._faiss is not None:
+            import faiss
+
+            self._faiss.remove_ids(faiss.IDSelectorBatch(np.asarray(rows, dtype=np.int64)))
+
+    def _allocate(self, ids: list[Hashable]) -> list[int]:
+        rows = []
+        for id_ in ids:
+            row = self._free.pop() if self._free else len(self._ids)
+            if row == len(self._ids):
+                self._ids.append(id_)
+            else:
+                self._ids[row] = id_
+            self._rows[id_] = row
+            rows.append(row)
+        return rows
+
+    def _store(self, rows: list[int], vectors: np.ndarray) -> None:
+        need = max(rows) + 1 if rows else 0
+        if need > len(self._vectors):
+            grown = np.zeros((max(need, int(len(self._vectors) * 1.5) + 1024), self.dim), dtype=self._vectors.dtype)
+            grown[: len(self._vectors)] = self._vectors
+            self._vectors = grown
+        self._vectors[rows] = vectors.astype(self._vectors.dtype)
+
+    def _build_faiss(self) -> None:
+        import faiss
+
+        live = np.array(sorted(self._rows.values()), dtype=np.int64)
+        data = np.ascontiguousarray(self._vectors[live], dtype=np.float32)
+        nlist = int(min(16_384, max(64, 4 * math.sqrt(len(live)))))
+        quantizer = faiss.IndexFlatIP(self.dim)
+        index = faiss.IndexIVFScalarQuantizer(quantizer, self.dim, nlist, faiss.ScalarQuantizer.QT_fp16,
+                                              faiss.METRIC_INNER_PRODUCT)
+        rng = np.random.default_rng(0)  # deterministic training sample
+        sample = data[rng.choice(len(data), size=min(len(data), nlist * 40), replace=False)]
+        index.train(sample)
+        index.add_with_ids(data, live)
+        index.nprobe = self.nprobe
+        self._faiss = index
+        # Keep only an fp16 copy for exact subset search and saving: the IVF lists hold the rest.
+        self._vectors = self._vectors.astype(np.float16)
+
+    # -- search --------------------------------------------------------------------------------------
+
+    def search(self, queries: np.ndarray, k: int, allowed: Iterable[Hashable] | None = None
+               ) -> tuple[np.ndarray, list[list[Hashable]]]:
+        """Top-``k`` by inner product for each row of ``queries`` (2-D float32) → (scores, ids)."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        rows = None
         if allowed is not None:
-            allowed = set(allowed)
-            rows = np.array([i for i, x in enumerate(self._ids) if x in allowed], dtype=np.int64)
-        scores = queries @ self._vectors[rows].T
-        k = min(k, len(rows))
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k else np.zeros((len(queries), 0), int)
-        order = np.take_along_axis(scores, top, 1).argsort(axis=1)[:, ::-1]
-        top = np.take_along_axis(top, order, 1)
-        return np.take_along_axis(scores, top, 1), [[self._ids[rows[j]] for j in row] for row in top]
+            rows = np.fromiter((self._rows[a] for a in allowed if a in self._rows), dtype=np.int64)
+        if not len(self._rows) or k <= 0 or (rows is not None and not len(rows)):
+            return np.zeros((len(queries), 0), np.float32), [[] for _ in queries]
+        if self._faiss is None or (rows is not None and len(rows) <= EXACT_SUBSET):
+            return self._exact(queries, k, rows)
+        return self._approximate(queries, k, rows)
+
+    def _exact(self, queries: np.ndarray, k: int, rows: np.ndarray | None):
+        if rows is None:
+            rows = np.array(sorted(self._rows.values()), dtype=np.int64) if self._free else None
+        matrix = self._vectors[: len(self._ids)] if rows is None else self._vectors[rows]
+        scores = queries @ matrix.astype(np.float32, copy=False).T
+        k = min(k, scores.shape[1])
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        top = np.take_along_axis(top, np.argsort(-np.take_along_axis(scores, top, 1), axis=1), 1)
+        labels = top if rows is None else rows[top]
+        return np.take_along_axis(scores, top, 1), [[self._ids[r] for r in row] for row in labels]
+
+    def _approximate(self, queries: np.ndarray, k: int, rows: np.ndarray | None):
+        import faiss
+
+        params = None
+        if rows is not None:
+            params = faiss.SearchParametersIVF(sel=faiss.IDSelectorBatch(rows), nprobe=self.nprobe * 4)
+        scores, labels = self._faiss.search(queries, min(k, len(self._rows)), params=params)
+        ids = [[self._ids[r] for r in row if r >= 0] for row in labels]
+        if rows is not None and any(len(r) < min(k, len(rows)) for r in ids):
+            return self._exact(queries, k, rows)  # a scattered filter: fall back rather than return fewer
+        return scores[:, : max(len(r) for r in ids)], ids
+
+    # -- persistence ---------------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        import faiss
+
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        live = np.array(sorted(self._rows.values()), dtype=np.int64)
+        np.save(path / "vectors.npy", self._vectors[live])
+        (path / "ids.json").write_text(json.dumps({"dim": self.dim, "exact_limit": self.exact_limit,
+                                                   "nprobe": self.nprobe, "rows": live.tolist(),
+                                                   "ids": [self._ids[r] for r in live]}))
+        if self._faiss is not None:
+            faiss.write_index(self._faiss, str(path / "ivf.faiss"))
+
+    @classmethod
+    def load(cls, path: str | Path) -> VectorIndex:
+        import faiss
+
+        path = Path(path)
+        meta = json.loads((path / "ids.json").read_text())
+        index = cls(meta["dim"], exact_limit=meta["exact_limit"], nprobe=meta["nprobe"])
+        rows, ids = meta["rows"], [tuple(i) if isinstance(i, list) else i for i in meta["ids"]]
+        vectors = np.load(path / "vectors.npy")
+        size = (max(rows) + 1) if rows else 0
+        index._vectors = np.zeros((size, index.dim), dtype=vectors.dtype)
+        index._vectors[rows] = vectors
+        index._ids = [None] * size
+        for row, id_ in zip(rows, ids, strict=True):
+            index._ids[row] = id_
+            index._rows[id_] = row
+        index._free = [r for r in range(size) if index._ids[r] is None]
+        if (path / "ivf.faiss").exists():
+            index._faiss = faiss.read_index(str(path / "ivf.faiss"))
+            index._faiss.nprobe = index.nprobe
+        return index
