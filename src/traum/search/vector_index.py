@@ -7,7 +7,7 @@
 
 Below ``exact_limit`` vectors (default 50,000) search is an exact float32 matmul: ~3 ms at 50k on two
 cores, and no training. Above it, the vectors move to a FAISS IVF index with fp16 scalar
-quantisation (half the memory of float32; recall@10 ≥ 0.95 on clustered embeddings at nprobe 24, see
+quantisation (the only copy of the vectors: half the memory of float32; recall@10 ≥ 0.95 on clustered embeddings at nprobe 24, see
 benchmarks/search.py). Adding or removing a few vectors never rebuilds: IVF lists take them as they
 come. ``allowed`` restricts results to a set of ids and still returns k results when k exist: a small
 allowed set is searched exactly, a large one through a FAISS id selector.
@@ -60,10 +60,11 @@ class VectorIndex:
         if existing:
             self.remove(existing)
         rows = self._allocate(list(ids))
-        self._store(rows, vectors)
         if self._faiss is not None:
             self._faiss.add_with_ids(vectors, np.asarray(rows, dtype=np.int64))
-        elif len(self._rows) > self.exact_limit:
+            return
+        self._store(rows, vectors)
+        if len(self._rows) > self.exact_limit:
             self._build_faiss()
 
     def remove(self, ids: Iterable[Hashable]) -> None:
@@ -76,7 +77,8 @@ class VectorIndex:
         if self._faiss is not None:
             import faiss
 
-            self._faiss.remove_ids(faiss.IDSelectorBatch(np.asarray(rows, dtype=np.int64)))
+            ids64 = np.asarray(rows, dtype=np.int64)
+            self._faiss.remove_ids(faiss.IDSelectorArray(len(ids64), faiss.swig_ptr(ids64)))
 
     def _allocate(self, ids: list[Hashable]) -> list[int]:
         rows = []
@@ -112,9 +114,19 @@ class VectorIndex:
         index.train(sample)
         index.add_with_ids(data, live)
         index.nprobe = self.nprobe
+        # A hash-table direct map lets filtered searches read vectors back (and survives removals),
+        # so the IVF lists are the only copy of the vectors: memory ≈ n × dim × 2 bytes.
+        index.set_direct_map_type(faiss.DirectMap.Hashtable)
         self._faiss = index
-        # Keep only an fp16 copy for exact subset search and saving: the IVF lists hold the rest.
-        self._vectors = self._vectors.astype(np.float16)
+        self._vectors = np.zeros((0, self.dim), dtype=np.float32)
+
+    def memory_bytes(self) -> int:
+        """Bytes held for vectors (exact store or FAISS lists, codes and ids)."""
+        if self._faiss is None:
+            return int(self._vectors.nbytes)
+        import faiss
+
+        return int(faiss.serialize_index(self._faiss).nbytes)
 
     # -- search --------------------------------------------------------------------------------------
 
@@ -134,7 +146,10 @@ class VectorIndex:
     def _exact(self, queries: np.ndarray, k: int, rows: np.ndarray | None):
         if rows is None:
             rows = np.array(sorted(self._rows.values()), dtype=np.int64) if self._free else None
-        matrix = self._vectors[: len(self._ids)] if rows is None else self._vectors[rows]
+        if self._faiss is not None:
+            matrix = self._faiss.reconstruct_batch(rows)
+        else:
+            matrix = self._vectors[: len(self._ids)] if rows is None else self._vectors[rows]
         scores = queries @ matrix.astype(np.float32, copy=False).T
         k = min(k, scores.shape[1])
         top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
@@ -162,7 +177,7 @@ class VectorIndex:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         live = np.array(sorted(self._rows.values()), dtype=np.int64)
-        np.save(path / "vectors.npy", self._vectors[live])
+        np.save(path / "vectors.npy", self._vectors[live] if self._faiss is None else self._vectors[:0])
         (path / "ids.json").write_text(json.dumps({"dim": self.dim, "exact_limit": self.exact_limit,
                                                    "nprobe": self.nprobe, "rows": live.tolist(),
                                                    "ids": [self._ids[r] for r in live]}))
@@ -179,8 +194,9 @@ class VectorIndex:
         rows, ids = meta["rows"], [tuple(i) if isinstance(i, list) else i for i in meta["ids"]]
         vectors = np.load(path / "vectors.npy")
         size = (max(rows) + 1) if rows else 0
-        index._vectors = np.zeros((size, index.dim), dtype=vectors.dtype)
-        index._vectors[rows] = vectors
+        if len(vectors):
+            index._vectors = np.zeros((size, index.dim), dtype=vectors.dtype)
+            index._vectors[rows] = vectors
         index._ids = [None] * size
         for row, id_ in zip(rows, ids, strict=True):
             index._ids[row] = id_
@@ -189,4 +205,5 @@ class VectorIndex:
         if (path / "ivf.faiss").exists():
             index._faiss = faiss.read_index(str(path / "ivf.faiss"))
             index._faiss.nprobe = index.nprobe
+            index._faiss.set_direct_map_type(faiss.DirectMap.Hashtable)
         return index

@@ -1,0 +1,107 @@
+"""Search over a real catalog built from the corpus, with and without the tiny real-format model."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.helpers import CORPUS, EXAMPLES
+from traum.catalog import Catalog
+from traum.pipeline import IndexOptions, run_index
+from traum.search import SearchEngine
+
+FOLDERS = ["bd", "808bd", "sn", "sd", "hh", "cp", "breaks125", "jvbass", "pad", "numbers", "birds", "noise", "wind"]
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory, tiny_model):
+    root = tmp_path_factory.mktemp("lib")
+    for folder in FOLDERS:
+        shutil.copytree(CORPUS / "dirt-samples" / folder, root / folder)
+    long_dir = root / "songs"
+    long_dir.mkdir()
+    shutil.copy(EXAMPLES / "Kevin_MacLeod_-_Vibe_Ace.ogg", long_dir / "vibe.ogg")
+    db = tmp_path_factory.mktemp("db") / "c.db"
+    with Catalog(db) as cat:
+        run_index([root], cat, IndexOptions(model=str(tiny_model), cache=False))
+    cat = Catalog(db)
+    yield cat
+    cat.close()
+
+
+@pytest.fixture(scope="module")
+def labels():
+    return {row["folder"].split("/")[-1]: row["category"] for row in csv.DictReader(open(CORPUS / "labels.csv"))}
+
+
+def folder(hit):
+    return hit.path.split("/")[-2]
+
+
+@pytest.mark.parametrize("query, category", [("kick", "kick"), ("snare", "snare"), ("hi-hat", "hihat"),
+                                             ("drum loop", "drum-loop"), ("bass", "bass"), ("speech", "speech"),
+                                             ("birds", "field-recording"), ("bd", "kick"), ("hh", "hihat")])
+def test_names_alone_find_the_right_category(catalog, labels, query, category):
+    hits = SearchEngine(catalog).search(query, k=10).hits
+    relevant = [labels.get(folder(h)) == category for h in hits]
+    assert len(hits) >= 2 and sum(relevant) / len(relevant) >= 0.9
+
+
+def test_facts_filter_and_explain(catalog):
+    result = SearchEngine(catalog).search("drums 125 bpm", k=50)
+    assert result.hits and all(h.extra["bpm"] == 125 for h in result.hits)
+    assert "tempo ≈125 BPM" in " ".join(result.explain()["notes"])
+    short = SearchEngine(catalog).search("kick", k=50, max_duration=0.2, loop=False)
+    assert short.hits and all(h.duration <= 0.2 for h in short.hits)
+    assert SearchEngine(catalog).search("kick", k=5, category="pad").hits[0].extra["category"] == "pad"
+
+
+def test_filtered_semantic_search_returns_k(catalog, tiny_model):
+    from traum.embedding import load_model
+
+    engine = SearchEngine(catalog, load_model(str(tiny_model)))
+    hits = engine.search("a bright sound", k=7, category="kick").hits
+    assert len(hits) == 7 and all(h.extra["category"] == "kick" for h in hits)
+
+
+def test_similar_leaves_out_the_query_and_its_duplicates(catalog, tiny_model, tmp_path):
+    from traum.embedding import load_model
+
+    engine = SearchEngine(catalog, load_model(str(tiny_model)))
+    some = engine.search("kick", k=1).hits[0]
+    hits = engine.similar(some.id, k=5).hits
+    assert len(hits) == 5 and some.id not in [h.id for h in hits]
+    outside = tmp_path / "copy of it.wav"
+    shutil.copy(some.path, outside)
+    assert some.id not in [h.id for h in engine.similar(str(outside), k=5).hits]
+    assert engine.similar(some.path, k=3).hits[0].id != some.id
+
+
+def test_long_files_report_where_the_best_window_starts(catalog, tiny_model, tmp_path):
+    from traum.embedding import load_model
+
+    engine = SearchEngine(catalog, load_model(str(tiny_model)))
+    audio, rate = sf.read(str(EXAMPLES / "Kevin_MacLeod_-_Vibe_Ace.ogg"), dtype="float32")
+    start = 37.0
+    excerpt = tmp_path / "excerpt.wav"
+    sf.write(excerpt, audio[int(start * rate): int((start + 10) * rate)], rate)
+    top = engine.similar(str(excerpt), k=3).hits[0]
+    assert top.path.endswith("vibe.ogg") and abs(top.extra["offset"] - start) <= 5
+
+
+def test_vector_index_follows_the_catalog_incrementally(catalog, tiny_model, tmp_path):
+    engine = SearchEngine(catalog, None, index_dir=tmp_path / "vec")
+    before = len(engine.vector_index())
+    assert (tmp_path / "vec" / "ids.json").exists()
+    assert len(SearchEngine(catalog, None, index_dir=tmp_path / "vec").vector_index()) == before
+
+
+def test_duplicates(catalog):
+    groups = SearchEngine(catalog).duplicates(threshold=0.99999)
+    assert isinstance(groups["exact"], list) and isinstance(groups["near"], list)
+    ids, matrix = catalog.embeddings()
+    assert np.allclose(np.linalg.norm(matrix, axis=1), 1, atol=1e-5)
