@@ -63,7 +63,8 @@ def ours(model_dir: str, folder: str, db: str, files: list[str], out: str) -> di
 
     start = time.perf_counter()
     with Catalog(db) as catalog:
-        report = run_index([folder], catalog, IndexOptions(model=model_dir))
+        # No embedding cache: a warm cache would make this run free and the comparison meaningless.
+        report = run_index([folder], catalog, IndexOptions(model=model_dir, cache=False))
         elapsed = time.perf_counter() - start
         by_path = {}
         for row in catalog.conn.execute("SELECT p.file_path, s.clap_embedding FROM processing_status p JOIN stems s "

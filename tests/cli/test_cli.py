@@ -50,6 +50,18 @@ def test_search_without_a_model_matches_names(indexed, monkeypatch):
     assert hits and all("/bd/" in h["path"] for h in hits)
 
 
+def test_search_flags_explain_similar_and_duplicates(indexed):
+    explained = json.loads(traum("search", "kick 125 bpm", "--db", indexed, "--explain", "--json").stdout)
+    assert explained["query"]["filters"]["bpm"] == [120.0, 130.0] and explained["results"] == []
+    hits = json.loads(traum("search", "drums", "--db", indexed, "--max-duration", "0.3", "--json").stdout)
+    assert all(h["duration"] <= 0.3 for h in hits)
+    some = json.loads(traum("search", "kick", "--db", indexed, "--json").stdout)[0]
+    similar = json.loads(traum("similar", some["id"][:12], "--db", indexed, "-k", "3", "--json").stdout)
+    assert len(similar) == 3 and some["id"] not in [h["id"] for h in similar]
+    groups = json.loads(traum("duplicates", "--db", indexed, "--json").stdout)
+    assert set(groups) == {"exact", "near"}
+
+
 def test_status_counts(indexed):
     info = json.loads(traum("status", "--db", indexed, "--json").stdout)
     assert info["counts"]["indexed"] == 13 and info["counts"]["skipped"] == 2
@@ -101,9 +113,13 @@ def test_embed_json_out_and_text(tiny_model, tmp_path):
     (["embed", str(DIRT / "808/TR808.TXT"), "--model", "{tiny}"], "not audio"),
     (["export", "--format", "xml", "--out", "x.xml"], "unknown export format"),
     (["index", ".", "--model", "/no/such/model/dir"], "does not exist"),
+    (["search", "kick", "--key", "H minor", "--db", "{db}"], "cannot read key"),
+    (["similar", "/no/such.wav", "--db", "{db}"], "neither a catalogued sample"),
 ])
 def test_bad_input_gets_one_clear_line(args, message, tiny_model, tmp_path):
-    args = [a.replace("{tiny}", str(tiny_model)) for a in args]
+    if "{db}" in args:
+        traum("index", DIRT / "cp", "--db", tmp_path / "d.db", "--model", "x/y")
+    args = [a.replace("{tiny}", str(tiny_model)).replace("{db}", str(tmp_path / "d.db")) for a in args]
     if args[0] == "export":
         traum("index", DIRT / "cp", "--db", tmp_path / "c.db", "--model", "x/y")
         args += ["--db", str(tmp_path / "c.db")]
@@ -117,7 +133,7 @@ def test_help_is_fast_and_lists_every_command():
     start = time.perf_counter()
     result = traum("--help")
     elapsed = time.perf_counter() - start
-    for command in ("index", "search", "embed", "status", "export"):
+    for command in ("index", "search", "similar", "duplicates", "embed", "status", "export"):
         assert command in result.stdout
     probe = subprocess.run([sys.executable, "-c", "import sys, traum.cli.main; "
                             "print(sorted(m for m in ('torch', 'transformers', 'librosa', 'numpy') if m in sys.modules))"],

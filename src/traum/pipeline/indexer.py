@@ -360,8 +360,7 @@ class IndexJob:
         stem = None
         if known is False:
             info = decoded.info
-            stem = StemRecord(digest, f.path, f.size, info.duration, info.sample_rate, info.channels,
-                              info.bit_depth, f"{info.format}/{info.subtype}", self._analyse(f.path, decoded))
+            stem = _new_stem(digest, f, info, self._analyse(f.path, decoded))
         offsets, features = [], []
         if self.model is not None:
             with self.report.timed("features"):
@@ -384,8 +383,7 @@ class IndexJob:
         stem = None
         if new_stem:
             info = probe(f.path)
-            stem = StemRecord(digest, f.path, f.size, info.duration, info.sample_rate, info.channels,
-                              info.bit_depth, f"{info.format}/{info.subtype}", self._analyse(f.path, None))
+            stem = _new_stem(digest, f, info, self._analyse(f.path, None))
         outcome = PathOutcome(status="indexed", file_hash=digest, processing_time=round(time.perf_counter() -
                               started, 4), **base)
         return Prepared(outcome, stem, digest, [o for o, _ in cached[1]], [], cached)
@@ -402,6 +400,11 @@ class IndexJob:
             self.catalog.set_meta("last_run", self.report.to_dict())
             if self.model is not None:
                 self.catalog.set_meta("model", {"name": self.model.name, "id": self.model.model_id})
+
+
+def _new_stem(digest: str, f: Found, info, facts: dict) -> StemRecord:
+    return StemRecord(digest, f.path, f.size, info.duration, info.sample_rate, info.channels, info.bit_depth,
+                      f"{info.format}/{info.subtype}", facts)
 
 
 def _failure(err: Exception, base: dict) -> PathOutcome:
