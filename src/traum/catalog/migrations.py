@@ -103,12 +103,17 @@ def _lexical_search(conn: sqlite3.Connection) -> None:
 
 
 def _refresh_search_text(conn: sqlite3.Connection) -> None:
-    from traum.analysis.names import search_document
-
     rows = conn.execute("SELECT id, path, tags, user_tags, category FROM stems").fetchall()
     for stem_id, path, tags, user_tags, category in rows:
         conn.execute("UPDATE stems SET search_text = ? WHERE id = ?",
-                     (search_document(path, tags=_tag_list(tags) + _tag_list(user_tags), category=category), stem_id))
+                     (stem_document(path, tags, user_tags, category), stem_id))
+
+
+def stem_document(path: str, tags: str | None, user_tags: str | None, category: str | None) -> str:
+    """The lexical search document of a stem row (tags as stored: JSON lists or plain text)."""
+    from traum.analysis.names import search_document
+
+    return search_document(path, tags=_tag_list(tags) + _tag_list(user_tags), category=category)
 
 
 def _tag_list(value: str | None) -> list[str]:

@@ -204,12 +204,11 @@ class Catalog:
 
     def refresh_search_text(self, stem_id: str) -> None:
         """Rebuild the lexical search document after a path, tag or category change."""
-        from traum.analysis.names import search_document
-        from traum.catalog.migrations import _tag_list
+        from traum.catalog.migrations import stem_document
 
         row = self.conn.execute("SELECT path, tags, user_tags, category FROM stems WHERE id = ?", (stem_id,)).fetchone()
         if row:
-            text = search_document(row[0], tags=_tag_list(row[1]) + _tag_list(row[2]), category=row[3])
+            text = stem_document(*row)
             self.conn.execute("UPDATE stems SET search_text = ? WHERE id = ? AND search_text IS NOT ?",
                               (text, stem_id, text))
 

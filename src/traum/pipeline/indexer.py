@@ -107,6 +107,7 @@ class IndexJob:
         self.report = IndexReport()
         self.workers = options.workers or max(2, os.cpu_count() or 2)
         self._local = threading.local()
+        self._readers: list[Catalog] = []
         self._claims: dict[str, str] = {}
         self._claims_lock = threading.Lock()
         self._waiting: dict[str, list[PathOutcome]] = {}
@@ -147,6 +148,8 @@ class IndexJob:
         self._save_run()
         if self._cache is not None:
             self._cache.close()
+        for reader in self._readers:
+            reader.close()
         log.info("index run: %s", {k: v for k, v in self.report.to_dict().items() if k != "failures"})
         return self.report
 
@@ -393,6 +396,7 @@ class IndexJob:
         reader = getattr(self._local, "catalog", None)
         if reader is None:
             reader = self._local.catalog = Catalog(self.catalog.path, readonly=True)
+            self._readers.append(reader)
         return reader
 
     def _save_run(self) -> None:
