@@ -49,6 +49,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--model", default=None)
     args = parser.parse_args()
+    import os
+
+    os.environ["TRAUM_CACHE_DIR"] = tempfile.mkdtemp()  # a cold text cache: "new text" must really be new
     from traum.catalog import Catalog
     from traum.embedding import load_model
     from traum.search import SearchEngine
