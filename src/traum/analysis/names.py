@@ -116,7 +116,7 @@ def category_token(category: str) -> str:
 _BPM_PATTERNS = [
     re.compile(r"(?<!\d)(\d{2,3}(?:\.\d+)?)\s*-?\s*bpm", re.I),
     re.compile(r"bpm\s*-?\s*(\d{2,3}(?:\.\d+)?)(?!\d)", re.I),
-    re.compile(r"(?:^|[_\-\s])(\d{2,3})(?:[_\-\s]|$)"),
+    _BARE_NUMBER := re.compile(r"(?:^|[_\-\s])(\d{2,3})(?:[_\-\s]|$)"),
     re.compile(r"(?:break|breaks|loop|beat|groove)s?(\d{2,3})(?!\d)", re.I),
 ]
 
@@ -127,6 +127,8 @@ def bpm_from_name(path: str) -> float | None:
     for part in reversed(parts):
         stem = part.rsplit(".", 1)[0] if part is parts[-1] else part
         for pattern in _BPM_PATTERNS:
+            if pattern is _BARE_NUMBER and len(re.findall(r"\d+", stem)) != 1:
+                continue  # "198-209-0000" is an id, not a tempo: a bare number counts only when alone
             for match in pattern.finditer(stem):
                 value = float(match.group(1))
                 if 50 <= value <= 220:

@@ -16,11 +16,12 @@ from traum.cli.embed import embed
 from traum.cli.export import export
 from traum.cli.index import index
 from traum.cli.search import search, similar
+from traum.cli.serve import serve
 from traum.cli.status import status
 
 app = typer.Typer(name="traum", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Find sounds in your own sample library by description, by example and by musical facts.")
-for command in (index, search, similar, duplicates, embed, status, export):
+for command in (index, search, similar, duplicates, embed, status, export, serve):
     app.command()(command)
 
 log = logging.getLogger("traum")

@@ -1,0 +1,1 @@
+"""The web face: a REST API and one page to search, audition and sort the library in a browser."""

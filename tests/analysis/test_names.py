@@ -1,0 +1,48 @@
+import csv
+
+import pytest
+
+from tests.helpers import CORPUS
+from traum.analysis.names import bpm_from_name, categories_in, category_from_path, key_from_name, search_document, words
+
+
+@pytest.mark.parametrize("path, category", [
+    ("/s/bd/BT0A0A7.wav", "kick"), ("/s/808bd/BD0000.WAV", "kick"), ("/s/hh27/000_hh.wav", "hihat"),
+    ("/s/Drums/Kicks/808 sub kick.wav", "kick"), ("/s/jungbass/011_shiphorn_tekstep_bass.wav", "bass"),
+    ("/s/clubkick/1.wav", "kick"), ("/s/linnhats/2.wav", "hihat"), ("/s/padlong/x.wav", "pad"),
+    ("/s/hh/006_hh3kick2.wav", "hihat"), ("/s/misc/take 3.wav", None)])
+def test_producer_shorthand(path, category):
+    assert category_from_path(path)[0] == category
+
+
+def test_corpus_folders_are_mostly_right_from_names_alone():
+    labels = {r["folder"]: r["category"] for r in csv.DictReader(open(CORPUS / "labels.csv"))}
+    right = total = 0
+    for folder, category in labels.items():
+        for path in (CORPUS / folder).iterdir():
+            if path.suffix.lower() in (".wav", ".ogg"):
+                total += 1
+                right += category_from_path(str(path))[0] == category
+    assert right / total >= 0.89
+
+
+@pytest.mark.parametrize("path, bpm", [("breaks125/000.wav", 125), ("Bass_Loop_125_F#min.wav", 125),
+                                       ("loop 90 bpm.wav", 90), ("BPM128 groove.wav", 128),
+                                       ("198-209-0000.ogg", None), ("hh27/000_hh.wav", None), ("808/CB.WAV", None)])
+def test_tempo_from_names(path, bpm):
+    assert bpm_from_name(path) == bpm
+
+
+@pytest.mark.parametrize("path, key", [("pad_Am.wav", ("A", "minor")), ("bass F#min.wav", ("F#", "minor")),
+                                       ("synth_Cmaj_120.wav", ("C", "major")), ("lead_Ebm.wav", ("D#", "minor")),
+                                       ("Dance_in_F_sharp_minor_(strings).ogg", ("F#", "minor")),
+                                       ("take A.wav", None), ("kick_C.wav", None)])
+def test_key_from_names(path, key):
+    assert key_from_name(path) == key
+
+
+def test_search_document_carries_category_tokens():
+    assert words("breaks125 808bd") == ["breaks", "125", "808", "bd"]
+    assert categories_in(words("drum loop")) == ["drum-loop"]
+    doc = search_document("/lib/samples/808bd/BD0010.WAV", tags=["punchy"])
+    assert "bd" in doc.split() and "catkick" in doc.split() and "punchy" in doc.split()

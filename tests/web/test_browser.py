@@ -1,0 +1,64 @@
+"""End to end in a real headless Chromium (Debian's package) driven by Playwright: type, see, play, rate."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+playwright = pytest.importorskip("playwright.sync_api", reason="playwright is installed by .ci/run")
+if not Path(CHROMIUM).exists():  # .ci/run installs it; a developer machine may not have it
+    pytest.skip("Debian's chromium package is not installed", allow_module_level=True)
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture
+def server(web_db, web_model):
+    import uvicorn
+
+    from traum.web.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(create_app(web_db, model=web_model), host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(5)
+
+
+def test_type_see_play_rate_in_a_real_browser(server, tmp_path):
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"])
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server)
+        page.fill("#q", "kick")
+        page.wait_for_selector("#results li", timeout=5000)
+        assert page.locator("#results li").count() >= 3
+        assert "kick" in page.locator("#results li .meta").first.inner_text()
+        page.locator("#results li .play").first.click()
+        page.wait_for_function("document.getElementById('player').currentTime > 0.05", timeout=10000)
+        page.locator("#results li").first.locator(".stars button").nth(2).click()
+        page.wait_for_function("document.querySelectorAll('#results li')[0]"
+                               ".querySelectorAll('.stars button.on').length === 3", timeout=5000)
+        page.wait_for_function("document.getElementById('status').textContent.includes('samples')", timeout=5000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "web-ui.png"), full_page=True)
+        browser.close()
+    assert not errors
