@@ -15,7 +15,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_API = {"index", "search", "similar", "duplicates", "embed", "embed_text", "status", "export", "Catalog", "TraumError"}
+_API = {"analyze", "index", "search", "similar", "duplicates", "embed", "embed_text", "status", "export", "Catalog", "TraumError"}
 __all__ = sorted(_API) + ["__version__"]
 
 

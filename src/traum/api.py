@@ -42,10 +42,10 @@ def catalog_model_name(catalog: Catalog) -> str:
 
 def index(paths: Sequence[PathLike], *, db: PathLike | None = None, model: str | None = None,
           batch_size: int | None = None, workers: int | None = None, device: str = "auto",
-          precision: str = "auto", progress: Progress | None = None) -> IndexReport:
+          precision: str = "auto", progress: Progress | None = None, analyse: bool = True) -> IndexReport:
     """Catalog and embed every audio file under ``paths``; safe to rerun and to interrupt."""
     options = IndexOptions(model=model or os.environ.get("TRAUM_MODEL"), device=device, precision=precision,
-                           batch_size=batch_size, workers=workers)
+                           batch_size=batch_size, workers=workers, analyse=analyse)
     with Catalog(resolve_db(db)) as catalog:
         if options.model is None:
             options.model = catalog_model_name(catalog)
@@ -92,6 +92,29 @@ def _try_model(name: str) -> tuple[EmbeddingModel | None, str | None]:
         return None, f"{err}. Matching file and folder names instead."
 
 
+def analyze(files: Sequence[PathLike], *, workers: int | None = None) -> list[dict[str, Any]]:
+    """Analysis of each file (tempo, key, note, loudness, quality, category, descriptors), in a process
+    pool; a file that cannot be decoded gives ``{"path", "error"}``."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers or os.cpu_count() or 2) as pool:
+        return list(pool.map(_analyze_one, [str(f) for f in files]))
+
+
+def _analyze_one(path: str) -> dict[str, Any]:
+    from traum.analysis import analyse
+    from traum.audio import load
+
+    try:
+        decoded = load(path, None)
+    except TraumError as err:
+        return {"path": path, "error": str(err).removeprefix(path + ": ")}
+    info = decoded.info
+    facts = analyse(decoded.samples, decoded.sample_rate, path=path, source_rate=info.sample_rate,
+                    bit_depth=info.bit_depth, truncated=decoded.truncated)
+    return {"path": path, **facts}
+
+
 def embed(files: Sequence[PathLike], *, model: str | None = None) -> list[dict[str, Any]]:
     """``[{"path", "embedding"}]`` for audio files, L2-normalised float32 vectors."""
     from traum.embedding.files import embed_file
@@ -124,4 +147,4 @@ def export(out: PathLike, *, format: str | None = None, db: PathLike | None = No
         return export_embeddings(catalog, out, format)
 
 
-__all__ = ["TraumError", "duplicates", "embed", "embed_text", "export", "index", "search", "similar", "status"]
+__all__ = ["TraumError", "analyze", "duplicates", "embed", "embed_text", "export", "index", "search", "similar", "status"]

@@ -62,6 +62,15 @@ def test_search_flags_explain_similar_and_duplicates(indexed):
     assert set(groups) == {"exact", "near"}
 
 
+def test_analyze_json(tmp_path):
+    result = traum("analyze", DIRT / "breaks125/016_bllstmp.wav", DIRT / "bd/BT0A0A7.wav", DIRT / "808/TR808.TXT",
+                   "--json")
+    loop, kick, text = json.loads(result.stdout)
+    assert loop["bpm"] == pytest.approx(125, rel=0.04) and loop["is_loop"] is True
+    assert kick["bpm"] is None and kick["key"] is None and kick["category"] == "kick"
+    assert "not audio" in text["error"]
+
+
 def test_status_counts(indexed):
     info = json.loads(traum("status", "--db", indexed, "--json").stdout)
     assert info["counts"]["indexed"] == 13 and info["counts"]["skipped"] == 2
@@ -133,7 +142,7 @@ def test_help_is_fast_and_lists_every_command():
     start = time.perf_counter()
     result = traum("--help")
     elapsed = time.perf_counter() - start
-    for command in ("index", "search", "similar", "duplicates", "embed", "status", "export"):
+    for command in ("index", "search", "similar", "analyze", "duplicates", "embed", "status", "export", "serve"):
         assert command in result.stdout
     probe = subprocess.run([sys.executable, "-c", "import sys, traum.cli.main; "
                             "print(sorted(m for m in ('torch', 'transformers', 'librosa', 'numpy') if m in sys.modules))"],

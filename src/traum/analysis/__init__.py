@@ -1,17 +1,99 @@
-"""Facts about a sound, as pure functions: samples (or names) in, facts out. No database here."""
+"""Facts about a sound, as pure functions: samples (or names) in, facts out. No database here.
+
+:func:`analyse` gives everything ``traum analyze`` prints and ``traum index`` stores: tempo (loops
+only), key (tonal material only), root note (pitched one-shots), loudness, quality, category and the
+spectral/temporal/harmonic descriptors.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 
-def facts_for(path: str, decoded: Any | None) -> dict[str, Any]:
-    """The catalog facts for one file: what its name says (category, tempo, key), for now."""
+
+def analyse(samples: np.ndarray, rate: int, *, path: str = "", source_rate: int | None = None,
+            bit_depth: int | None = None, truncated: bool = False) -> dict[str, Any]:
+    """Analyse mono ``samples`` at ``rate``; ``path`` lends name evidence (shorthand, tempo, key)."""
+    import soxr
+
+    from traum.analysis import category as cat
+    from traum.analysis.features import RATE, harmonic, spectral, temporal
+    from traum.analysis.loudness import loudness, quality
+    from traum.analysis.names import bpm_from_name, category_from_path, key_from_name
+    from traum.analysis.rhythm import tempo
+    from traum.analysis.tonal import key_from_chroma, root_note
+
+    y = samples if rate == RATE else soxr.resample(samples, rate, RATE).astype(np.float32)
+    duration = len(samples) / rate
+    facts: dict[str, Any] = {"duration": round(duration, 4)}
+    facts.update(loudness(samples, rate))
+    facts.update(quality(samples, rate, source_rate=source_rate, bit_depth=bit_depth, truncated=truncated))
+    # Descriptors, tempo and key from the first minute: enough for any loop, and a 10-minute stem costs
+    # no more than a long loop. Loudness and quality above see the whole file.
+    y = y[: 60 * RATE]
+    spec, temp, harm = spectral(y), temporal(y), harmonic(y)
+    name_category = category_from_path(path) if path else (None, 0.0)
+    bpm, tempo_confidence = tempo(y, name_bpm=bpm_from_name(path) if path else None)
+    if name_category[0] and name_category[0] in cat.DRUMS - {"drum-loop"} and tempo_confidence < 0.9:
+        bpm, tempo_confidence = None, 0.0  # a named one-shot drum has no tempo, however its tail rings
+    pitched = root_note(y, RATE) if bpm is None and duration <= 8.0 and harm["pitchedness"] > 0.5 else None
+    note = pitched[0] if pitched else None
+    category, confidence = cat.fuse(name_category, cat.acoustic_category(duration, spec, temp, harm, bpm, note))
+    key, mode = _key(path, category, harm, note)
+    facts.update({
+        "bpm": bpm, "tempo_confidence": tempo_confidence, "is_loop": bpm is not None,
+        "key": key, "mode": mode, "note": note, "cents": pitched[1] if pitched else None,
+        "category": category, "category_confidence": confidence,
+        "spectral_features": spec, "temporal_features": temp, "harmonic_features": harm,
+    })
+    return facts
+
+
+def _key(path: str, category: str, harm: dict, note: str | None) -> tuple[str | None, str | None]:
+    from traum.analysis.category import NO_KEY
+    from traum.analysis.names import key_from_name
+    from traum.analysis.tonal import key_from_chroma
+
+    named = key_from_name(path) if path else None
+    if named:
+        return named
+    from traum.analysis.tonal import pitch_classes_present
+
+    single_note = note is not None and pitch_classes_present(harm["chroma"]) <= 4
+    if category in NO_KEY or harm["pitchedness"] < 0.6 or single_note:
+        return None, None  # drums, noise and speech have no key; a single note is a note, not a key
+    tonic, mode, confidence = key_from_chroma(np.array(harm["chroma"]), np.array(harm["chroma_start"]))
+    return (tonic, mode) if confidence >= 0.3 else (None, None)
+
+
+def catalog_facts(facts: dict[str, Any]) -> dict[str, Any]:
+    """The catalog columns from :func:`analyse`'s result (key spelled "F# minor")."""
+    return {
+        "bpm": facts["bpm"], "tempo_confidence": facts["tempo_confidence"],
+        "key": f"{facts['key']} {facts['mode']}" if facts["key"] else None,
+        "category": facts["category"], "category_confidence": facts["category_confidence"],
+        "tags": [t for t in (facts["note"], "loop" if facts["is_loop"] else "one-shot") if t],
+        "spectral_features": facts["spectral_features"], "temporal_features": facts["temporal_features"],
+        "harmonic_features": {**facts["harmonic_features"], "note": facts["note"], "cents": facts["cents"]},
+        "quality_ok": facts["quality_ok"], "quality_score": facts["quality_score"],
+        "noise_level": facts["noise_floor_dbfs"], "dynamic_range": facts["dynamic_range"],
+    }
+
+
+def analyse_for_catalog(samples: np.ndarray, rate: int, path: str, source_rate: int | None,
+                        bit_depth: int | None, truncated: bool) -> dict[str, Any]:
+    """:func:`analyse` → catalog columns; a top-level function so a process pool can run it."""
+    return catalog_facts(analyse(samples, rate, path=path, source_rate=source_rate, bit_depth=bit_depth,
+                                 truncated=truncated))
+
+
+def name_facts(path: str) -> dict[str, Any]:
+    """What the name alone says, for files whose audio is not decoded (vectors from the cache)."""
     from traum.analysis.names import bpm_from_name, category_from_path, key_from_name
 
     category, confidence = category_from_path(path)
     key = key_from_name(path)
     bpm = bpm_from_name(path)
     return {"category": category, "category_confidence": confidence if category else None,
-            "bpm": bpm, "tempo_confidence": 0.6 if bpm else None,
-            "key": f"{key[0]} {key[1]}" if key else None}
+            "bpm": bpm, "tempo_confidence": 0.6 if bpm else None, "key": f"{key[0]} {key[1]}" if key else None}

@@ -20,6 +20,8 @@ def index(
     workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Decoding threads.")] = None,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")] = "auto",
     precision: Annotated[str, typer.Option("--precision", help="auto, fp32, bf16 or fp16.")] = "auto",
+    analyse: Annotated[bool, typer.Option("--analyse/--no-analyse", help="Tempo, key, loudness, quality, "
+                                          "category from the audio (names only without).")] = True,
     json: Json = False,
 ) -> None:
     """Catalog and embed every audio file under PATHS. Safe to interrupt and rerun."""
@@ -31,7 +33,8 @@ def index(
     bar = BarProgress()
     try:
         report = api.index([str(p) for p in paths], db=db, model=model, batch_size=batch_size, workers=workers,
-                           device=device, precision=precision, progress=bar)
+                           device=device, precision=precision, progress=bar,
+                           analyse=analyse)
     finally:
         bar.stop()
     if json:

@@ -11,6 +11,7 @@ import sys
 
 import typer
 
+from traum.cli.analyze import analyze
 from traum.cli.duplicates import duplicates
 from traum.cli.embed import embed
 from traum.cli.export import export
@@ -21,7 +22,7 @@ from traum.cli.status import status
 
 app = typer.Typer(name="traum", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Find sounds in your own sample library by description, by example and by musical facts.")
-for command in (index, search, similar, duplicates, embed, status, export, serve):
+for command in (index, search, similar, analyze, duplicates, embed, status, export, serve):
     app.command()(command)
 
 log = logging.getLogger("traum")

@@ -50,6 +50,8 @@ class IndexOptions:
     embed: bool = True
     #: Use the machine-wide embedding cache (content hash + model + processing version).
     cache: bool = True
+    #: Tempo, key, note, loudness, quality, category and descriptors for every new sample.
+    analyse: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,7 @@ class IndexJob:
         self.workers = options.workers or max(2, os.cpu_count() or 2)
         self._local = threading.local()
         self._readers: list[Catalog] = []
+        self._pool = None
         self._claims: dict[str, str] = {}
         self._claims_lock = threading.Lock()
         self._waiting: dict[str, list[PathOutcome]] = {}
@@ -150,6 +153,8 @@ class IndexJob:
             self._cache.close()
         for reader in self._readers:
             reader.close()
+        if self._pool is not None:
+            self._pool.shutdown()
         log.info("index run: %s", {k: v for k, v in self.report.to_dict().items() if k != "failures"})
         return self.report
 
@@ -374,10 +379,33 @@ class IndexJob:
         return Prepared(outcome, stem, digest, offsets, features)
 
     def _analyse(self, path: str, decoded) -> dict:
-        from traum.analysis import facts_for
+        """Analysis runs in a process pool (librosa is GIL-bound); this worker thread waits for it,
+        the main thread keeps feeding the model."""
+        from traum.analysis import analyse_for_catalog, name_facts
+
+        if decoded is None or not self.options.analyse:
+            return name_facts(path)
+        import soxr
+
+        from traum.analysis.features import RATE
 
         with self.report.timed("analyse"):
-            return facts_for(path, decoded)
+            y = soxr.resample(decoded.samples, decoded.sample_rate, RATE).astype(np.float32)
+            info = decoded.info
+            try:
+                return self._analysis_pool().submit(analyse_for_catalog, y, RATE, path, info.sample_rate,
+                                                    info.bit_depth, decoded.truncated).result()
+            except Exception:  # noqa: BLE001 - a failed analysis costs the facts, never the file
+                log.exception("analysis failed for %s; keeping what its name says", path)
+                return name_facts(path)
+
+    def _analysis_pool(self):
+        with self._claims_lock:
+            if self._pool is None:
+                from concurrent.futures import ProcessPoolExecutor
+
+                self._pool = ProcessPoolExecutor(self.workers)
+            return self._pool
 
     def _from_cache(self, digest: str, f: Found, cached, new_stem: bool, started: float, base: dict) -> Prepared:
         """Vectors from the cache; only the header is read for a new stem's facts."""

@@ -1,0 +1,62 @@
+"""Key (24 major/minor keys) of tonal material, and the root note of pitched one-shots."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from traum.analysis.names import note_name
+
+# Krumhansl–Kessler probe-tone profiles: on benchmarks/analysis.py's loops they scored 0.66 MIREX
+# against 0.54 for Temperley's and Albrecht–Shanahan's with the same chroma.
+_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+#: Loops mostly start on their tonic chord: the first quarter of the loop counts half again.
+START_WEIGHT = 0.5
+
+
+def key_from_chroma(chroma: np.ndarray, start: np.ndarray | None = None) -> tuple[str, str, float]:
+    """(tonic, mode, confidence) from a 12-bin chroma vector (C first) and that of the loop's start."""
+    chroma = np.asarray(chroma, dtype=float)
+    if start is not None:
+        chroma = chroma + START_WEIGHT * np.asarray(start, dtype=float)
+    if chroma.sum() <= 0:
+        return "C", "major", 0.0
+    scores = []
+    for mode, profile in (("major", _MAJOR), ("minor", _MINOR)):
+        for tonic in range(12):
+            scores.append((float(np.corrcoef(chroma, np.roll(profile, tonic))[0, 1]), tonic, mode))
+    scores.sort(reverse=True)
+    (best, tonic, mode), second = scores[0], scores[1][0]
+    return note_name(tonic), mode, round(max(0.0, min(1.0, (best - second) * 5 + best * 0.5)), 2)
+
+
+def pitch_classes_present(chroma: np.ndarray, share: float = 0.5) -> int:
+    """Pitch classes with at least ``share`` of the strongest one's energy: 1–3 for a single note
+    (root, fifth and third harmonics), 5 and more for chords and progressions."""
+    chroma = np.asarray(chroma, dtype=float)
+    return int(np.sum(chroma >= share * chroma.max())) if chroma.max() > 0 else 0
+
+
+def root_note(y: np.ndarray, rate: int) -> tuple[str, float, float] | None:
+    """(note like "C2", cents off, stable share) of a pitched one-shot, or None when unpitched.
+
+    YIN over the first 1.5 s (30× cheaper than pYIN here); a sound is pitched when most frames agree
+    with the median pitch within half a semitone.
+    """
+    import librosa
+
+    clip = y[: int(1.5 * rate)]
+    if len(clip) < 4096:
+        return None
+    f0 = librosa.yin(clip, fmin=30.0, fmax=2000.0, sr=rate, frame_length=4096, hop_length=512)
+    f0 = f0[np.isfinite(f0) & (f0 > 0)]
+    if not len(f0):
+        return None
+    midi = librosa.hz_to_midi(f0)
+    centre = float(np.median(midi))
+    stable = float(np.mean(np.abs(midi - centre) < 0.5))
+    if stable < 0.5:
+        return None
+    pitch = float(np.median(midi[np.abs(midi - centre) < 0.5]))
+    nearest = int(round(pitch))
+    return f"{note_name(nearest)}{nearest // 12 - 1}", round((pitch - nearest) * 100, 1), round(stable, 2)

@@ -1,0 +1,42 @@
+"""traum analyze FILE..."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from traum.cli.console import err, out, print_json
+from traum.cli.options import Json
+
+
+def analyze(
+    files: Annotated[list[Path], typer.Argument(help="Audio files.", show_default=False)],
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Analysis processes.")] = None,
+    json: Json = False,
+) -> None:
+    """Tempo, key, root note, loudness, quality and category of audio files."""
+    from traum import api
+
+    results = api.analyze(files, workers=workers)
+    if json:
+        print_json(results)
+        return
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold")
+    for name in ("file", "length", "bpm", "key", "note", "LUFS", "peak", "category", "quality"):
+        table.add_column(name, overflow="fold")
+    for r in results:
+        if "error" in r:
+            err.print(f"[red]failed[/] {r['path']}: {r['error']}", highlight=False)
+            continue
+        table.add_row(Path(r["path"]).name, f"{r['duration']:.2f} s",
+                      f"{r['bpm']:g} ({r['tempo_confidence']:.2f})" if r["bpm"] else "",
+                      f"{r['key']} {r['mode']}" if r["key"] else "",
+                      f"{r['note']} {r['cents']:+.0f}¢" if r["note"] else "",
+                      f"{r['loudness_lufs']:.1f}" if r["loudness_lufs"] is not None else "", f"{r['peak_dbfs']:.1f}",
+                      f"{r['category']} ({r['category_confidence']:.2f})",
+                      "ok" if not r["quality_issues"] else ", ".join(r["quality_issues"]))
+    out.print(table)

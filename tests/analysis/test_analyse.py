@@ -1,0 +1,85 @@
+"""Analysis on real corpus audio: facts where they exist, None where they don't."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.helpers import DIRT, EXAMPLES
+from traum.analysis import analyse, catalog_facts
+from traum.analysis.loudness import quality
+from traum.audio import load
+
+
+def run(path, name=None):
+    d = load(path, None)
+    return analyse(d.samples, d.sample_rate, path=name if name is not None else str(path),
+                   source_rate=d.info.sample_rate, bit_depth=d.info.bit_depth, truncated=d.truncated)
+
+
+@pytest.mark.parametrize("folder", ["bd", "sn", "hh", "cp", "808bd"])
+def test_drum_one_shots_have_no_tempo_and_no_key_even_renamed(folder):
+    for path in sorted((DIRT / folder).iterdir())[:6]:
+        facts = run(path, name="/x/0001.wav")
+        assert facts["bpm"] is None and facts["key"] is None and facts["is_loop"] is False
+
+
+def test_a_named_break_gets_its_tempo():
+    facts = run(DIRT / "breaks125/016_bllstmp.wav")
+    assert facts["bpm"] == pytest.approx(125, rel=0.04) and facts["is_loop"] and facts["category"] == "drum-loop"
+
+
+@pytest.mark.parametrize("path, pitch_class", [("moog/000_Mighty Moog C2.wav", "C"), ("moog/003_Mighty Moog G1.wav", "G"),
+                                               ("moog/006_Mighty Moog G4.wav", "G")])
+def test_root_note_of_pitched_one_shots_from_audio_alone(path, pitch_class):
+    facts = run(DIRT / path, name="/x/renamed.wav")
+    assert facts["note"].rstrip("-0123456789") == pitch_class and abs(facts["cents"]) < 50
+    assert facts["key"] is None  # one note is a note, not a key
+
+
+def test_loudness_peaks_and_report_shape():
+    facts = run(DIRT / "cp/HANDCLP0.wav")
+    assert -40 < facts["loudness_lufs"] < 0 and facts["peak_dbfs"] <= facts["true_peak_dbfs"] + 0.01
+    for key in ("duration", "bpm", "tempo_confidence", "key", "mode", "note", "loudness_lufs", "peak_dbfs",
+                "is_loop", "category", "category_confidence", "quality_ok", "quality_issues"):
+        assert key in facts
+    columns = catalog_facts(facts)
+    assert columns["category"] == "clap" and columns["key"] is None and "one-shot" in columns["tags"]
+
+
+def test_key_of_tonal_material_is_spelled_with_mode(tmp_path):
+    # A chord progression in A minor rendered from sine tones: Am – F – C – G, one chord a beat at 120 BPM.
+    rate, beat = 22_050, 0.5
+    chords = [(57, 60, 64), (53, 57, 60), (48, 52, 55), (55, 59, 62)]
+    t = np.arange(int(rate * beat)) / rate
+    y = np.concatenate([sum(np.sin(2 * np.pi * 440 * 2 ** ((n - 69) / 12) * t) for n in chord) / 3
+                        * np.exp(-t * 2) for chord in chords * 2]).astype(np.float32)
+    facts = analyse(y, rate, path="/x/loop.wav")
+    assert (facts["key"], facts["mode"]) in {("A", "minor"), ("C", "major")}
+
+
+def test_quality_flags_clipping_silence_dc_and_low_resolution():
+    rate = 22_050
+    clipped = np.clip(np.sin(np.linspace(0, 400, rate)) * 3, -1, 1).astype(np.float32)
+    assert "clipping" in quality(clipped, rate)["quality_issues"] and not quality(clipped, rate)["quality_ok"]
+    assert "silent" in quality(np.zeros(rate, np.float32), rate)["quality_issues"]
+    offset = (np.sin(np.linspace(0, 400, rate)) * 0.3 + 0.2).astype(np.float32)
+    assert "dc offset" in quality(offset, rate)["quality_issues"]
+    late = np.concatenate([np.zeros(rate), np.sin(np.linspace(0, 400, rate))]).astype(np.float32)
+    assert any("leading silence" in i for i in quality(late, rate)["quality_issues"])
+    eight_bit = run(DIRT / "sugar/001_crab.wav")  # unsigned 8-bit at 11025 Hz
+    assert any("low bit depth" in i for i in eight_bit["quality_issues"])
+    assert any("low sample rate" in i for i in eight_bit["quality_issues"])
+
+
+def test_truncated_file_is_reported(tmp_path):
+    data = (DIRT / "pad/alien-monolith-pad.wav").read_bytes()
+    (tmp_path / "cut.wav").write_bytes(data[: len(data) // 3])
+    assert "truncated data" in run(tmp_path / "cut.wav")["quality_issues"]
+
+
+def test_speech_and_long_music_are_analysed_without_crashing():
+    speech = run(EXAMPLES / "198-209-0000.ogg")
+    assert speech["key"] is None or speech["category"] not in ("kick", "snare")
+    assert sf.info(str(EXAMPLES / "198-209-0000.ogg")).duration == pytest.approx(speech["duration"], abs=0.01)
