@@ -45,7 +45,7 @@ def test_loudness_peaks_and_report_shape():
                 "is_loop", "category", "category_confidence", "quality_ok", "quality_issues"):
         assert key in facts
     columns = catalog_facts(facts)
-    assert columns["category"] == "clap" and columns["key"] is None and "one-shot" in columns["tags"]
+    assert columns["category"] == "clap" and columns["key"] is None and columns["bpm"] is None
 
 
 def test_key_of_tonal_material_is_spelled_with_mode(tmp_path):

@@ -53,7 +53,7 @@ def test_names_alone_find_the_right_category(catalog, labels, query, category):
 
 def test_facts_filter_and_explain(catalog):
     result = SearchEngine(catalog).search("drums 125 bpm", k=50)
-    assert result.hits and all(h.extra["bpm"] == 125 for h in result.hits)
+    assert result.hits and all(120 <= h.extra["bpm"] <= 130 for h in result.hits)  # 125 ± 4 %
     assert "tempo ≈125 BPM" in " ".join(result.explain()["notes"])
     short = SearchEngine(catalog).search("kick", k=50, max_duration=0.2, loop=False)
     assert short.hits and all(h.duration <= 0.2 for h in short.hits)

@@ -73,7 +73,8 @@ def catalog_facts(facts: dict[str, Any]) -> dict[str, Any]:
         "bpm": facts["bpm"], "tempo_confidence": facts["tempo_confidence"],
         "key": f"{facts['key']} {facts['mode']}" if facts["key"] else None,
         "category": facts["category"], "category_confidence": facts["category_confidence"],
-        "tags": [t for t in (facts["note"], "loop" if facts["is_loop"] else "one-shot") if t],
+        # The note as a tag ("C2"); loop / one-shot is not a word to match: it follows from bpm.
+        "tags": [facts["note"]] if facts["note"] else [],
         "spectral_features": facts["spectral_features"], "temporal_features": facts["temporal_features"],
         "harmonic_features": {**facts["harmonic_features"], "note": facts["note"], "cents": facts["cents"]},
         "quality_ok": facts["quality_ok"], "quality_score": facts["quality_score"],

@@ -103,17 +103,23 @@ def _lexical_search(conn: sqlite3.Connection) -> None:
 
 
 def _refresh_search_text(conn: sqlite3.Connection) -> None:
-    rows = conn.execute("SELECT id, path, tags, user_tags, category FROM stems").fetchall()
-    for stem_id, path, tags, user_tags, category in rows:
-        conn.execute("UPDATE stems SET search_text = ? WHERE id = ?",
-                     (stem_document(path, tags, user_tags, category), stem_id))
+    rows = conn.execute("SELECT id, path, tags, user_tags, category, category_confidence FROM stems").fetchall()
+    for stem_id, *fields in rows:
+        conn.execute("UPDATE stems SET search_text = ? WHERE id = ?", (stem_document(*fields), stem_id))
 
 
-def stem_document(path: str, tags: str | None, user_tags: str | None, category: str | None) -> str:
+#: An analysed category joins the search words only when this sure: a guess from acoustics alone
+#: (a speech snippet heard as a snare) must not match like a folder named "sn".
+DOCUMENT_CATEGORY_CONFIDENCE = 0.7
+
+
+def stem_document(path: str, tags: str | None, user_tags: str | None, category: str | None,
+                  confidence: float | None = None) -> str:
     """The lexical search document of a stem row (tags as stored: JSON lists or plain text)."""
     from traum.analysis.names import search_document
 
-    return search_document(path, tags=_tag_list(tags) + _tag_list(user_tags), category=category)
+    sure = category if category and (confidence or 0) >= DOCUMENT_CATEGORY_CONFIDENCE else None
+    return search_document(path, tags=_tag_list(tags) + _tag_list(user_tags), category=sure)
 
 
 def _tag_list(value: str | None) -> list[str]:

@@ -206,7 +206,8 @@ class Catalog:
         """Rebuild the lexical search document after a path, tag or category change."""
         from traum.catalog.migrations import stem_document
 
-        row = self.conn.execute("SELECT path, tags, user_tags, category FROM stems WHERE id = ?", (stem_id,)).fetchone()
+        row = self.conn.execute("SELECT path, tags, user_tags, category, category_confidence FROM stems WHERE id = ?",
+                                (stem_id,)).fetchone()
         if row:
             text = stem_document(*row)
             self.conn.execute("UPDATE stems SET search_text = ? WHERE id = ? AND search_text IS NOT ?",

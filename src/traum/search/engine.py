@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 WEIGHTS_MODEL = {"semantic": 0.50, "lexical": 0.20, "category": 0.30}
 WEIGHTS_NAMES = {"semantic": 0.0, "lexical": 0.50, "category": 0.50}
+#: Without a model, results scoring under this share of the best are left out.
+NAMES_CUTOFF = 0.25
 #: Cosine at or above which two different files count as near-duplicates (docs/search.md).
 NEAR_DUPLICATE = 0.98
 
@@ -211,16 +213,23 @@ class SearchEngine:
         stems = {s["id"]: s for s in self.catalog.stems(candidates)}
         weights = WEIGHTS_MODEL if self.model is not None else WEIGHTS_NAMES
         sem = _scaled({c: semantic[c][0] for c in candidates if c in semantic})
-        lex = _scaled({c: lexical.get(c, 0.0) for c in candidates})
+        # Relative to the best match, not min-max: the weakest real name match keeps some credit.
+        best_lex = max(lexical.values(), default=0.0)
+        lex = {c: lexical.get(c, 0.0) / best_lex if best_lex > 0 else 0.0 for c in candidates}
         scored = []
         for c in candidates:
             if c not in stems:
                 continue
             parts = {"semantic": sem.get(c, 0.0), "lexical": lex.get(c, 0.0),
-                     "category": 1.0 if category and stems[c]["category"] == category else 0.0}
+                     # As sure as the analysis was: a folder named "sn" counts more than a guess by ear.
+                     "category": (stems[c]["category_confidence"] or 0.5)
+                     if category and stems[c]["category"] == category else 0.0}
             total = sum(weights[name] * value for name, value in parts.items())
             scored.append((total, stems[c]["path"], c, parts))
         scored.sort(key=lambda t: (-t[0], t[1]))
+        if self.model is None and scored:
+            # Names only: a match on one generic word far below the best is noise, not a result.
+            scored = [t for t in scored if t[0] >= NAMES_CUTOFF * scored[0][0]]
         hits = []
         for rank, (total, _path, c, parts) in enumerate(scored[:k], 1):
             extra = {"components": {n: round(v, 4) for n, v in parts.items()}}
