@@ -137,12 +137,12 @@ def main() -> None:
     print(f"fidelity on {int(short.sum())} files <= 10 s: min raw cosine {raw:.5f}, min mean-removed cosine {centred:.4f}")
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if sizes:
-        scale_rows = [[len(files), mine["elapsed"], mine["files_per_second"], mine["peak_rss_mb"]]]
+        scale_rows = [[len(files), mine["elapsed"], mine["files_per_second"], mine["peak_rss_mb"]]]  # --no-analyse
         for n in sizes:
             big = work / f"lib{n}"
             big_files = [str(f) for f in build_library(big, n)]
             listing.write_text(json.dumps(big_files))
-            r = _child(["ours", model, str(big), str(work / f"ours{n}.db"), str(listing), str(work / f"o{n}.npy")])
+            r = _child(["embed-only", model, str(big), str(work / f"ours{n}.db"), str(listing), str(work / f"o{n}.npy")])
             scale_rows.append([n, r["elapsed"], r["files_per_second"], r["peak_rss_mb"]])
         print("\n" + table(scale_rows, ["files", "elapsed s", "files/s", "peak RSS MB"]))
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+ANALYSIS_SECONDS = 30
+
 
 def analyse(samples: np.ndarray, rate: int, *, path: str = "", source_rate: int | None = None,
             bit_depth: int | None = None, truncated: bool = False) -> dict[str, Any]:
@@ -29,9 +31,10 @@ def analyse(samples: np.ndarray, rate: int, *, path: str = "", source_rate: int 
     facts: dict[str, Any] = {"duration": round(duration, 4)}
     facts.update(loudness(samples, rate))
     facts.update(quality(samples, rate, source_rate=source_rate, bit_depth=bit_depth, truncated=truncated))
-    # Descriptors, tempo and key from the first minute: enough for any loop, and a 10-minute stem costs
-    # no more than a long loop. Loudness and quality above see the whole file.
-    y = y[: 60 * RATE]
+    # Descriptors, tempo and key from the first 30 s: enough for any loop, and a 10-minute stem costs
+    # no more than a long loop (a 2-minute song took 1.3 s of CPU uncapped, 1 % of files but a third
+    # of all analysis time). Loudness and quality above see the whole file.
+    y = y[: ANALYSIS_SECONDS * RATE]
     spec, temp, harm = spectral(y), temporal(y), harmonic(y)
     name_category = category_from_path(path) if path else (None, 0.0)
     bpm, tempo_confidence = tempo(y, name_bpm=bpm_from_name(path) if path else None)

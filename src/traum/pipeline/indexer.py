@@ -52,6 +52,9 @@ class IndexOptions:
     cache: bool = True
     #: Tempo, key, note, loudness, quality, category and descriptors for every new sample.
     analyse: bool = True
+    #: Analysis processes; None: half the decoding threads, so analysis and inference share the cores
+    #: instead of fighting over them.
+    analysis_workers: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,7 +407,7 @@ class IndexJob:
             if self._pool is None:
                 from concurrent.futures import ProcessPoolExecutor
 
-                self._pool = ProcessPoolExecutor(self.workers)
+                self._pool = ProcessPoolExecutor(self.options.analysis_workers or max(1, self.workers // 2))
             return self._pool
 
     def _from_cache(self, digest: str, f: Found, cached, new_stem: bool, started: float, base: dict) -> Prepared:
