@@ -123,6 +123,8 @@ def test_embed_json_out_and_text(tiny_model, tmp_path):
     (["export", "--format", "xml", "--out", "x.xml"], "unknown export format"),
     (["index", ".", "--model", "/no/such/model/dir"], "does not exist"),
     (["search", "kick", "--key", "H minor", "--db", "{db}"], "cannot read key"),
+    (["index", ".", "--bogus"], "No such option: --bogus"),
+    (["search"], "Missing argument"),
     (["similar", "/no/such.wav", "--db", "{db}"], "neither a catalogued sample"),
 ])
 def test_bad_input_gets_one_clear_line(args, message, tiny_model, tmp_path):

@@ -33,7 +33,7 @@ def main() -> None:
 
     log_file = setup_logging()
     try:
-        app()
+        code = app(standalone_mode=False)
     except KeyboardInterrupt:
         _fail("interrupted; everything committed so far is kept — run the same command again to continue", 130)
     except Exception as err:  # noqa: BLE001 - the error boundary
@@ -42,8 +42,27 @@ def main() -> None:
         if isinstance(err, TraumError):
             log.info("error: %s", err)
             _fail(str(err), 1)
+        if _is_usage_error(err):
+            _usage(err)
+        if type(err).__name__ == "Abort":
+            _fail("interrupted; everything committed so far is kept — run the same command again to continue", 130)
         log.exception("unexpected error")
         _fail(f"unexpected {type(err).__name__}: {err} (details in {log_file})", 1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _is_usage_error(err: Exception) -> bool:
+    # Typer raises its own vendored click's exceptions, so match by behaviour, not by class.
+    return hasattr(err, "format_message") and hasattr(err, "exit_code")
+
+
+def _usage(err: Exception) -> None:
+    message = err.format_message()
+    if not message:  # a bare `traum`: the help was printed already
+        sys.exit(0)
+    ctx = getattr(err, "ctx", None)
+    hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+    _fail(f"{message}{hint}", err.exit_code)
 
 
 def _fail(message: str, code: int) -> None:
