@@ -17,9 +17,15 @@ ANALYSIS_SECONDS = 30
 def analyse(samples: np.ndarray, rate: int, *, path: str = "", source_rate: int | None = None,
             bit_depth: int | None = None, truncated: bool = False) -> dict[str, Any]:
     """Analyse mono ``samples`` at ``rate``; ``path`` lends name evidence (shorthand, tempo, key)."""
+    import warnings
+
     import soxr
 
     from traum.analysis import category as cat
+
+    # librosa warns about near-empty inputs (an 18 ms one-shot) in ways a producer cannot act on;
+    # the facts it returns are still right or None.
+    warnings.filterwarnings("ignore", category=UserWarning, module="librosa")
     from traum.analysis.features import RATE, harmonic, spectral, temporal
     from traum.analysis.loudness import loudness, quality
     from traum.analysis.names import bpm_from_name, category_from_path, key_from_name

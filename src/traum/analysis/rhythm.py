@@ -31,7 +31,7 @@ def tempo(y: np.ndarray, rate: int = RATE, *, name_bpm: float | None = None) -> 
     ac = _normalised_ac(envelope)
     # The beat is carried by kick and snare: onsets below ~1.5 kHz repeat once per beat, hats and
     # shakers every half beat. Weighing the low band's periodicity at one beat picks 80 over 160 BPM.
-    low = _normalised_ac(librosa.onset.onset_strength(y=y, sr=rate, hop_length=HOP, fmax=1500))
+    low = _normalised_ac(librosa.onset.onset_strength(y=y, sr=rate, hop_length=HOP, fmax=1500, n_mels=32))
     frame_rate = rate / HOP
     candidates = sorted({round(b * 60 / duration, 2) for b in BEATS if 60 <= b * 60 / duration <= 200})
     if name_bpm:

@@ -15,7 +15,9 @@ class _Rate(TextColumn):
     def render(self, task):  # type: ignore[override]
         from rich.text import Text
 
-        speed = task.finished_speed or task.speed
+        # Completed over elapsed: Rich's windowed speed jumps wildly when a batch commits at once.
+        elapsed = task.finished_time if task.finished else task.elapsed
+        speed = task.completed / elapsed if elapsed and elapsed > 0.5 else None
         return Text(f"{speed:6.1f} files/s" if speed else "   … files/s", style="progress.data.speed")
 
 
@@ -36,7 +38,10 @@ class BarProgress:
             self._bar.advance(self._task, n)
 
     def notice(self, text: str) -> None:
-        (self._bar.console.print if self._task is not None else lambda t: notice(t))(f"[yellow]note:[/] {text}")
+        if self._task is None:
+            notice(text)
+        else:
+            self._bar.console.print(f"[yellow]note:[/] {text}", highlight=False)
 
     def stop(self) -> None:
         self._bar.stop()
