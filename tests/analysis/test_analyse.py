@@ -30,6 +30,41 @@ def test_a_named_break_gets_its_tempo():
     assert facts["bpm"] == pytest.approx(125, rel=0.04) and facts["is_loop"] and facts["category"] == "drum-loop"
 
 
+def drum_loop(bpm: float, bars: int, rate: int = 44_100) -> np.ndarray:
+    """Kick on 1 and 3, snare on 2 and 4, hats on eighths: corpus one-shots on a grid, cut to bars."""
+    hits = {name: load(DIRT / path, rate).samples for name, path in
+            (("kick", "bd/BT0A0A7.wav"), ("snare", "sn/ST0T0S0.wav"), ("hat", "hh/000_hh3closedhh.wav"))}
+    eighth = 60 / bpm / 2
+    out = np.zeros(int(round(bars * 8 * eighth * rate)), np.float32)
+    for step in range(bars * 8):
+        parts = ["hat"] + (["kick"] if step % 4 == 0 else ["snare"] if step % 4 == 2 else [])
+        for part in parts:
+            start = int(round(step * eighth * rate))
+            hit = hits[part][: len(out) - start]
+            out[start:start + len(hit)] += hit * (0.5 if part == "hat" else 1.0)
+    return out / np.abs(out).max() * 0.9
+
+
+@pytest.mark.parametrize("bpm, bars", [(96.0, 2), (142.0, 4), (174.0, 4)])
+def test_tempo_of_an_unnamed_drum_loop_from_its_bars_and_beat(bpm, bars):
+    facts = analyse(drum_loop(bpm, bars), 44_100, path="/x/0001.wav")
+    assert facts["bpm"] == pytest.approx(bpm, rel=0.04) and facts["is_loop"] and facts["tempo_confidence"] > 0.3
+
+
+def test_a_pad_swelling_has_no_tempo():
+    assert run(DIRT / "pad/alien-monolith-pad.wav", name="/x/0002.wav")["bpm"] is None
+
+
+def test_the_name_wins_over_a_break_not_cut_to_bars():
+    # The amen in breaks152 is 11.9 beats long: its duration admits no whole-bar tempo near 152.
+    assert run(DIRT / "breaks152/000_AMEN.WAV")["bpm"] == 152
+
+
+def test_a_ringing_808_is_a_one_shot_not_a_loop():
+    facts = run(DIRT / "808bd/BD5010.WAV", name="/x/0003.wav")
+    assert facts["bpm"] is None and facts["key"] is None
+
+
 @pytest.mark.parametrize("path, pitch_class", [("moog/000_Mighty Moog C2.wav", "C"), ("moog/003_Mighty Moog G1.wav", "G"),
                                                ("moog/006_Mighty Moog G4.wav", "G")])
 def test_root_note_of_pitched_one_shots_from_audio_alone(path, pitch_class):

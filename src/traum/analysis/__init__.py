@@ -43,13 +43,13 @@ def analyse(samples: np.ndarray, rate: int, *, path: str = "", source_rate: int 
     y = y[: ANALYSIS_SECONDS * RATE]
     spec, temp, harm = spectral(y), temporal(y), harmonic(y)
     name_category = category_from_path(path) if path else (None, 0.0)
-    bpm, tempo_confidence = tempo(y, name_bpm=bpm_from_name(path) if path else None)
+    bpm, tempo_confidence = tempo(y, name_bpm=bpm_from_name(path) if path else None, duration=duration)
     if name_category[0] and name_category[0] in cat.DRUMS - {"drum-loop"} and tempo_confidence < 0.9:
         bpm, tempo_confidence = None, 0.0  # a named one-shot drum has no tempo, however its tail rings
     pitched = root_note(y, RATE) if bpm is None and duration <= 8.0 and harm["pitchedness"] > 0.5 else None
     note = pitched[0] if pitched else None
     category, confidence = cat.fuse(name_category, cat.acoustic_category(duration, spec, temp, harm, bpm, note))
-    key, mode = _key(path, category, harm, note)
+    key, mode = _key(y, path, category, confidence, harm, note, bpm is not None)
     facts.update({
         "bpm": bpm, "tempo_confidence": tempo_confidence, "is_loop": bpm is not None,
         "key": key, "mode": mode, "note": note, "cents": pitched[1] if pitched else None,
@@ -59,20 +59,27 @@ def analyse(samples: np.ndarray, rate: int, *, path: str = "", source_rate: int 
     return facts
 
 
-def _key(path: str, category: str, harm: dict, note: str | None) -> tuple[str | None, str | None]:
-    from traum.analysis.category import NO_KEY
+def _key(y: np.ndarray, path: str, category: str, category_confidence: float, harm: dict,
+         note: str | None, is_loop: bool) -> tuple[str | None, str | None]:
+    from traum.analysis.category import NO_KEY, PITCHED_LOOP
+    from traum.analysis.features import RATE
     from traum.analysis.names import key_from_name
-    from traum.analysis.tonal import key_from_chroma
+    from traum.analysis.tonal import key_chroma, key_from_chroma, pitch_classes_present
 
     named = key_from_name(path) if path else None
     if named:
         return named
-    from traum.analysis.tonal import pitch_classes_present
-
-    single_note = note is not None and pitch_classes_present(harm["chroma"]) <= 4
-    if category in NO_KEY or harm["pitchedness"] < 0.6 or single_note:
-        return None, None  # drums, noise and speech have no key; a single note is a note, not a key
-    tonic, mode, confidence = key_from_chroma(np.array(harm["chroma"]), np.array(harm["chroma_start"]))
+    # Drums, noise and speech have no key; "fx" as a bare acoustic fallback ("nothing else fits")
+    # is no evidence against one.
+    no_key = category in NO_KEY and not (category == "fx" and category_confidence < 0.4)
+    if no_key or harm["pitchedness"] < PITCHED_LOOP:
+        return None, None
+    chroma, start = key_chroma(y, RATE)
+    # A single note is a note, not a key: a root and its overtones (constant-Q chroma, sharp down to
+    # an 808's 49 Hz where the STFT's smears over half an octave).
+    if (note is not None or not is_loop) and pitch_classes_present(chroma) <= 4:
+        return None, None
+    tonic, mode, confidence = key_from_chroma(chroma, start)
     return (tonic, mode) if confidence >= 0.3 else (None, None)
 
 

@@ -1,9 +1,12 @@
 """Tempo only where there is one.
 
-Sample-pack loops are cut to whole bars, so a loop's duration admits only a few tempos
-(duration = beats × 60 / bpm for 4, 8, 16, 32 or 64 beats). Each candidate in 60–200 BPM is scored by
-the onset envelope's autocorrelation at its beat period (and half of it); a tempo written in the
-name, when it fits, wins. One-shots and arrhythmic sounds get None.
+Sample-pack loops are cut to whole bars, so a loop's duration admits only a few tempos:
+duration = beats × 60 / bpm for 2, 4, 8 … 64 beats, a factor of two apart. Which of them is the beat
+is the hard part (80 or 160?). Each candidate is scored by a logistic model over how strongly five
+onset envelopes repeat at its beat, half beat and two beats (full-band, kick band, snare-body band,
+hat band, harmony changes), how many onsets fall per beat, and where it sits in the usual tempo
+range. A tempo written in the name, when it fits, wins. One-shots and arrhythmic sounds get None.
+Longer material (more than ~16 bars) is not a loop: its tempo comes from the onset tempogram.
 """
 
 from __future__ import annotations
@@ -13,41 +16,109 @@ import numpy as np
 from traum.analysis.features import HOP, RATE
 
 MIN_LOOP_SECONDS = 1.0
+#: Loops longer than this are songs or stems, not bar-cut loops: their length says nothing of tempo.
+MAX_LOOP_SECONDS = 32.0
 BEATS = (2, 4, 8, 16, 32, 64)
-#: Below this normalised autocorrelation, periodicity is too weak to call a tempo.
+#: Tempos are reported in the range sample packs use, 70–180 BPM (with a little slack for loops cut a
+#: few ms short or long): a 60 BPM loop reads as 120, a 200 BPM one as 100. Each wider octave adds
+#: a candidate that is wrong far more often than right (acc1 0.90 → 0.93 in cross-validation).
+MIN_BPM, MAX_BPM = 69.0, 182.0
+#: Below this normalised autocorrelation at beat, two-beat or bar period, nothing repeats: no tempo.
 MIN_PERIODICITY = 0.12
+#: When even the best tempo is this unlikely, the "loop" is a one-shot's ringing tail: a 3 s 808
+#: kick's best scores 0.24, the least likely of 240 loops of benchmarks/loops.py 0.34.
+MIN_LIKELIHOOD = 0.3
+#: Onsets of a rhythm stand out: their flux averages at least this multiple of the mean flux (pads:
+#: 1.7, loops of benchmarks/loops.py: 2.5 and up).
+MIN_ATTACK_CONTRAST = 2.0
+#: A name's tempo within this of a bar-length candidate is the tempo (a loop cut a few ms long).
+NAME_FITS = 0.05
+#: Bands (Hz) whose energy flux carries kick, snare body and hats.
+_BANDS = ((0, 150), (150, 2500), (5000, 11025))
+#: Logistic weights, in feature order: for each envelope (onset strength, kick, snare body, hats,
+#: chroma flux) the autocorrelation at one beat, half a beat and two beats; then log2(onsets per
+#: beat), log2(bpm/120) and its square. Fitted (scikit-learn, C=0.3) on 720 loops of
+#: benchmarks/loops.py (seven grooves; chords, arpeggios and bass lines in several registers;
+#: seeds 0, 100–104). Leave-one-seed-out acc1 0.90–0.96, against 0.76 for the tempo prior alone.
+_WEIGHTS = np.array([-0.984, 3.743, 0.329, 0.929, -1.196, -1.349, 0.96, -0.969, 0.513, -1.454, 1.086, 2.303,
+                     0.12, -0.516, 0.102, -0.649, 0.655, -2.82])
+_BIAS = 0.127
 
 
-def tempo(y: np.ndarray, rate: int = RATE, *, name_bpm: float | None = None) -> tuple[float | None, float]:
-    """(bpm or None, confidence 0–1)."""
+def tempo(y: np.ndarray, rate: int = RATE, *, name_bpm: float | None = None,
+          duration: float | None = None) -> tuple[float | None, float]:
+    """(bpm or None, confidence 0–1). ``duration`` is the whole file's when ``y`` is an excerpt."""
     import librosa
 
-    duration = len(y) / rate
+    duration = duration or len(y) / rate
     if duration < MIN_LOOP_SECONDS:
         return None, 0.0
-    envelope = librosa.onset.onset_strength(y=y, sr=rate, hop_length=HOP)
-    if len(librosa.onset.onset_detect(onset_envelope=envelope, sr=rate, hop_length=HOP)) < 3:
-        return None, 0.0
-    ac = _normalised_ac(envelope)
-    # The beat is carried by kick and snare: onsets below ~1.5 kHz repeat once per beat, hats and
-    # shakers every half beat. Weighing the low band's periodicity at one beat picks 80 over 160 BPM.
-    low = _normalised_ac(librosa.onset.onset_strength(y=y, sr=rate, hop_length=HOP, fmax=1500, n_mels=32))
-    frame_rate = rate / HOP
-    candidates = sorted({round(b * 60 / duration, 2) for b in BEATS if 60 <= b * 60 / duration <= 200})
-    if name_bpm:
-        candidates.append(name_bpm)
-    scored = [((0.5 * periodicity(ac, frame_rate, bpm) + 0.5 * periodicity(low, frame_rate, bpm, (1,)))
-               * _prior(bpm), bpm) for bpm in candidates]
-    if not scored:
-        free = float(librosa.feature.tempo(onset_envelope=envelope, sr=rate, hop_length=HOP)[0])
-        scored = [(periodicity(ac, frame_rate, free) * 0.8, free)]
-    best, bpm = max(scored)
-    if name_bpm and any(abs(name_bpm - c) / c < 0.02 for c in candidates[:-1] or [name_bpm]):
-        return round(name_bpm, 2), 0.95
-    if best < MIN_PERIODICITY:
+    power = np.abs(librosa.stft(y, n_fft=1024, hop_length=HOP)) ** 2
+    envelopes = _envelopes(power, rate)
+    onsets = librosa.onset.onset_detect(onset_envelope=envelopes[0], sr=rate, hop_length=HOP)
+    # A texture (a pad's slow swell) has onsets everywhere and none stands out: no beat to count.
+    if len(onsets) < 3 or envelopes[0][onsets].mean() < MIN_ATTACK_CONTRAST * envelopes[0].mean():
         return (round(name_bpm, 2), 0.6) if name_bpm else (None, 0.0)
-    fits_bars = bpm in candidates and bpm != name_bpm
-    return round(float(bpm), 2), round(min(0.95, 0.4 + best + (0.2 if fits_bars else 0.0)), 2)
+    acs = [_normalised_ac(e) for e in envelopes]
+    frame_rate = rate / HOP
+    if duration > MAX_LOOP_SECONDS:
+        return _free_tempo(envelopes[0], acs[0], rate, name_bpm)
+    candidates = [(b * 60 / duration, b) for b in BEATS if MIN_BPM <= b * 60 / duration <= MAX_BPM]
+    repeats = max((max(_at(acs[0], lag * 60 / bpm * frame_rate) for lag in (1, 2, 4)) for bpm, _ in candidates),
+                  default=0.0)
+    if name_bpm and any(abs(name_bpm - bpm) / bpm < NAME_FITS for bpm, _ in candidates):
+        return round(name_bpm, 2), 0.95
+    if repeats < MIN_PERIODICITY or not candidates:
+        return (round(name_bpm, 2), 0.6) if name_bpm else (None, 0.0)
+    scored = sorted(((_score(acs, bpm, beats, len(onsets), frame_rate), bpm) for bpm, beats in candidates),
+                    reverse=True)
+    best, bpm = scored[0]
+    # How sure: the model's probability for the winner, less when the runner-up is close.
+    margin = best - scored[1][0] if len(scored) > 1 else 4.0
+    if _sigmoid(best) < MIN_LIKELIHOOD:
+        return (round(name_bpm, 2), 0.6) if name_bpm else (None, 0.0)
+    confidence = _sigmoid(best) * min(1.0, 0.5 + margin / 4) * min(1.0, repeats / 0.3)
+    if name_bpm and confidence < 0.7:
+        # Breaks are often not cut to whole bars (the amen in "breaks152" is 11.9 beats long): the
+        # name's tempo beats a hesitant reading of the audio.
+        return round(name_bpm, 2), 0.6
+    return round(float(bpm), 2), round(float(np.clip(confidence, 0.05, 0.95)), 2)
+
+
+def _envelopes(power: np.ndarray, rate: int) -> list[np.ndarray]:
+    import librosa
+
+    mel = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=rate))
+    envelopes = [librosa.onset.onset_strength(S=mel, sr=rate)]
+    freqs = librosa.fft_frequencies(sr=rate, n_fft=2 * (power.shape[0] - 1))
+    for low, high in _BANDS:
+        # Linear (not log) flux: a hat's hiss must not register as a kick because the low band was quiet.
+        band = np.sqrt(power[(freqs >= low) & (freqs < high)].sum(axis=0))
+        envelopes.append(np.maximum(0.0, np.diff(band, prepend=0.0)))
+    chroma = librosa.feature.chroma_stft(S=power, sr=rate, tuning=0.0)
+    envelopes.append(np.maximum(0.0, np.diff(chroma, axis=1, prepend=chroma[:, :1])).sum(axis=0))
+    return envelopes
+
+
+def _score(acs: list[np.ndarray], bpm: float, beats: int, n_onsets: int, frame_rate: float) -> float:
+    period = 60.0 / bpm * frame_rate
+    features = [_at(ac, lag) for ac in acs for lag in (period, period / 2, period * 2)]
+    octave = float(np.log2(bpm / 120.0))
+    features += [float(np.log2(max(n_onsets, 1) / beats)), octave, octave * octave]
+    return float(np.dot(_WEIGHTS, features) + _BIAS)
+
+
+def _free_tempo(envelope: np.ndarray, ac: np.ndarray, rate: int, name_bpm: float | None) -> tuple[float | None, float]:
+    """Tempo of longer material from librosa's tempogram estimate; the name's tempo when they agree."""
+    import librosa
+
+    estimate = float(librosa.feature.tempo(onset_envelope=envelope, sr=rate, hop_length=HOP)[0])
+    if name_bpm and any(abs(name_bpm - estimate * f) / name_bpm < 0.04 for f in (0.5, 1, 2)):
+        return round(name_bpm, 2), 0.9
+    strength = _at(ac, 60.0 / estimate * rate / HOP)
+    if strength < MIN_PERIODICITY:
+        return (round(name_bpm, 2), 0.6) if name_bpm else (None, 0.0)
+    return round(estimate, 2), round(float(np.clip(0.3 + strength, 0.05, 0.8)), 2)
 
 
 def _normalised_ac(envelope: np.ndarray) -> np.ndarray:
@@ -57,18 +128,13 @@ def _normalised_ac(envelope: np.ndarray) -> np.ndarray:
     return ac / ac[0] if ac[0] > 0 else ac
 
 
-def periodicity(ac: np.ndarray, frame_rate: float, bpm: float, beats_at: tuple[int, ...] = (1, 2, 4)) -> float:
-    """Autocorrelation at whole beat periods (interpolated): how strongly the onsets repeat. The bar
-    (4 beats) counts too: a pad loop that changes chord once a bar repeats only there."""
-    values = []
-    for beats in beats_at:
-        lag = beats * 60.0 / bpm * frame_rate
-        if lag < len(ac) - 1:
-            i = int(lag)
-            values.append(ac[i] + (ac[i + 1] - ac[i]) * (lag - i))
-    return float(np.mean(values)) if values else 0.0
+def _at(ac: np.ndarray, lag: float) -> float:
+    """Autocorrelation at a fractional lag (linear interpolation); 0 beyond the envelope."""
+    i = int(lag)
+    if i >= len(ac) - 1:
+        return 0.0
+    return float(ac[i] + (ac[i + 1] - ac[i]) * (lag - i))
 
 
-def _prior(bpm: float) -> float:
-    """A gentle preference for common loop tempos (log-normal around 120 BPM, as librosa's prior)."""
-    return float(np.exp(-0.5 * (np.log2(bpm / 120.0) / 1.0) ** 2))
+def _sigmoid(x: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-x)))
