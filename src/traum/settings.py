@@ -11,7 +11,7 @@ DEFAULT_MODEL = "laion/clap-htsat-unfused"
 
 #: Bumped whenever decoding, windowing or analysis changes what ends up in the catalog, so that
 #: cached embeddings from an older pipeline are not mistaken for current ones.
-PROCESSING_VERSION = 2
+PROCESSING_VERSION = 3
 
 
 def _dirs():

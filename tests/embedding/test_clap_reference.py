@@ -44,7 +44,9 @@ def reference(tiny_model):
     return reference_vectors(tiny_model, CLIPS)
 
 
-@pytest.mark.parametrize("precision", ["fp32", "auto"])
+# bf16 forced, too: on a CPU with native bf16 "auto" picks it anyway; elsewhere it is emulated but must
+# stay just as faithful (the audio tower's weights are stored in bf16 on that path).
+@pytest.mark.parametrize("precision", ["fp32", "auto", "bf16"])
 def test_traum_embed_matches_reference(tiny_model, reference, precision, tmp_path):
     assert len(CLIPS) >= 20
     env_precision = {"TRAUM_PRECISION": precision} if precision != "auto" else {}

@@ -20,6 +20,13 @@ def test_long_audio_is_covered_to_the_end():
     assert window_starts(48_000 * 20, 48_000) == [0, 240_000, 480_000]
 
 
+def test_songs_get_tiling_windows_that_still_reach_the_end():
+    starts = window_starts(48_000 * 61, 48_000)
+    assert starts[0] == 0 and starts[-1] == 48_000 * 51 and len(starts) == 7  # 8.5 s apart
+    assert 8 * 48_000 <= min(np.diff(starts)) and max(np.diff(starts)) <= 10 * 48_000
+    assert len(window_starts(48_000 * 30, 48_000)) == 5  # up to 30 s: 5 s apart
+
+
 @pytest.fixture(scope="module")
 def clap(tiny_model):
     from traum.embedding import load_model

@@ -8,7 +8,7 @@ for meaningless names; a category in the name, weighed by how it was found, usua
 from __future__ import annotations
 
 DRUMS = {"kick", "snare", "clap", "hihat", "cymbal", "tom", "percussion", "drum-loop"}
-NO_KEY = DRUMS | {"speech", "noise", "field-recording", "animal", "fx"}
+NO_KEY = DRUMS | {"speech", "noise", "field-recording", "animal", "fx", "synth-fx"}
 #: Harmonic share (HPSS) above which a loop carries music, not only drums. On benchmarks/loops.py,
 #: drum loops stay below 0.36 (95th percentile) and drums-plus-music loops above 0.5 (5th).
 PITCHED_LOOP = 0.45

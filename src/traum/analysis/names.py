@@ -33,8 +33,10 @@ CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
     "brass": ("brass", "trumpet", "horn", "horns", "sax", "trombone", "tuba"),
     "vocal": ("vox", "vocal", "vocals", "voice", "choir", "sing", "acapella", "adlib"),
     "speech": ("speech", "spoken", "talk", "numbers", "word", "words", "speak", "narration", "dialogue"),
-    "fx": ("fx", "sfx", "effect", "effects", "riser", "sweep", "impact", "whoosh", "glitch", "bleep", "blip",
-           "zap", "laser", "downlifter", "uplifter"),
+    "fx": ("fx", "sfx", "effect", "effects", "riser", "sweep", "impact", "whoosh", "glitch", "zap", "laser",
+           "downlifter", "uplifter"),
+    # Electronic blips apart from foley and risers: producers reach for them as sounds of their own.
+    "synth-fx": ("bleep", "bleeps", "blip", "blips", "beep", "beeps", "synthfx"),
     "field-recording": ("field", "fieldrecording", "birds", "bird", "wind", "rain", "water", "nature", "ambience",
                         "outdoor", "forest", "street", "ocean", "waves", "insect", "insects", "thunder", "crowd"),
     "animal": ("animal", "animals", "dog", "bark", "sheep", "baa", "cat", "meow", "cow", "horse", "whale"),
@@ -45,7 +47,7 @@ CATEGORIES = tuple(CATEGORY_WORDS)
 #: Phrases of two words that mean one category ("drum loop", "hi hat", "bass drum").
 _PHRASES = {("drum", "loop"): "drum-loop", ("drum", "break"): "drum-loop", ("hi", "hat"): "hihat",
             ("bass", "drum"): "kick", ("open", "hat"): "hihat", ("closed", "hat"): "hihat",
-            ("field", "recording"): "field-recording", ("sound", "effect"): "fx"}
+            ("field", "recording"): "field-recording", ("sound", "effect"): "fx", ("synth", "fx"): "synth-fx"}
 
 _WORD_TO_CATEGORY = {w: c for c, words in CATEGORY_WORDS.items() for w in words}
 _LONG_WORDS = sorted((w for w in _WORD_TO_CATEGORY if len(w) >= 4), key=len, reverse=True)

@@ -46,6 +46,21 @@ class ClapEmbedder:
         # for them. Unfused ones (the default) get the batched torch front end.
         self._mel = None if self._extractor.truncation == "fusion" else LogMel(self._extractor, self.device)
         self._window_samples = int(self._extractor.nb_max_samples)
+        self._audio_dtype = self._store_audio_tower_in_bf16() if self.precision == "bf16" and self.device == "cpu" \
+            else None
+
+    def _store_audio_tower_in_bf16(self):
+        """On a native-bf16 CPU, hold the audio tower's weights in bf16 and run it without autocast.
+
+        Autocast keeps fp32 weights and casts them, and every activation, on each call: a third of
+        the forward pass was copies. Stored bf16 runs a window in 28 ms instead of 39 (full-size
+        HTSAT, two cores) with the same fidelity against fp32 (raw cosine 0.99997, mean-removed
+        0.9965 on corpus clips, as autocast). The log-mel front end stays fp32.
+        """
+        torch = self._torch
+        self._model.audio_model.to(torch.bfloat16)
+        self._model.audio_projection.to(torch.bfloat16)
+        return torch.bfloat16
 
     # -- audio ------------------------------------------------------------------------------------
 
@@ -77,7 +92,9 @@ class ClapEmbedder:
         else:
             batch = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32)).to(self.device)
         is_longer = torch.zeros((len(batch), 1), dtype=torch.bool, device=self.device)
-        with torch.inference_mode(), self._autocast():
+        if self._audio_dtype is not None:
+            batch = batch.to(self._audio_dtype)
+        with torch.inference_mode(), self._autocast() if self._audio_dtype is None else nullcontext():
             out = self._model.get_audio_features(input_features=batch, is_longer=is_longer)
         return normalise(_pooled(out).float().cpu().numpy())
 
@@ -135,7 +152,8 @@ def pick_precision(precision: str, device: str) -> str:
     """``auto``: fp16 on CUDA (bf16 where supported), bf16 on CPUs with native bf16, else fp32.
 
     bf16 on a native-bf16 CPU keeps CLAP embeddings at raw cosine ≥ 0.999 and mean-removed cosine
-    ≥ 0.98 against fp32 (checked by tests/embedding/test_precision.py and benchmarks/index.py).
+    ≥ 0.98 against fp32 (checked by tests/embedding/test_clap_reference.py on the tiny model and by
+    benchmarks/index.py on the full-size one).
     """
     if precision not in PRECISIONS:
         raise ModelUnavailable(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")

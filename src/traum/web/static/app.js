@@ -2,7 +2,7 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
 const CATEGORIES = ["kick", "snare", "clap", "hihat", "cymbal", "tom", "percussion", "drum-loop", "bass", "synth",
-  "pad", "keys", "guitar", "vocal", "speech", "fx", "field-recording", "noise"];
+  "pad", "keys", "guitar", "vocal", "speech", "fx", "synth-fx", "field-recording", "noise"];
 const KEYS = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"].flatMap(
   (t) => [`${t} major`, `${t} minor`]);
 const state = { category: "", results: [], selected: -1, playing: null, seq: 0 };
