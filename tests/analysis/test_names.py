@@ -46,3 +46,15 @@ def test_search_document_carries_category_tokens():
     assert categories_in(words("drum loop")) == ["drum-loop"]
     doc = search_document("/lib/samples/808bd/BD0010.WAV", tags=["punchy"])
     assert "bd" in doc.split() and "catkick" in doc.split() and "punchy" in doc.split()
+
+
+@pytest.mark.parametrize("path", ["/tmp/tmpk3_9x1ab/3bd7c0e5a1.wav", "/lib/a3f9e2bd-4c1d-4e8a-9b7f-1c2d3e4f5a6b.wav",
+                                  "/tmp/tmpoh3x9q2f/0001.wav"])
+def test_hash_like_names_say_nothing(path):
+    # Split into words, "3bd7c0e5a1" holds "bd" (kick) by chance: a renamed file must not get a category.
+    assert category_from_path(path) == (None, 0.0)
+
+
+def test_short_kit_names_still_count():
+    assert category_from_path("/x/bd/BT0A0A7.wav")[0] == "kick"
+    assert category_from_path("/x/kit/hh27.wav")[0] == "hihat"

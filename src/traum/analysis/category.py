@@ -60,3 +60,16 @@ def fuse(name: tuple[str | None, float], acoustic: tuple[str, float]) -> tuple[s
 def _octave(note: str) -> int:
     digits = "".join(ch for ch in note if ch.isdigit() or ch == "-")
     return int(digits) if digits else 4
+
+
+def fuse_zero_shot(current: tuple[str, float | None], heard: tuple[str | None, float]) -> tuple[str, float | None]:
+    """Add CLAP's zero-shot verdict to the names-and-acoustics category. Agreement raises the
+    confidence; a disagreement wins only over weaker evidence (an acoustic guess, a word inside a
+    compound), never over a clear name unless the model is near certain."""
+    (category, confidence), (zero_shot, probability) = current, heard
+    if zero_shot is None:
+        return category, confidence
+    confidence = confidence or 0.0
+    if zero_shot == category:
+        return category, round(min(0.99, confidence + 0.5 * probability * (1 - confidence)), 3)
+    return (zero_shot, round(0.9 * probability, 3)) if 0.9 * probability > confidence else (category, confidence)

@@ -93,6 +93,19 @@ def category_of_word(token: str) -> str | None:
 _DEPTH_ORDER = (1, 0, 2, 3)
 
 
+_CHUNK = re.compile(r"[a-z0-9]+")
+
+
+def without_ids(text: str) -> str:
+    """``text`` without hash- or uuid-like chunks ("3bd7c0e5a1", "tmpk3x9q2f"): split into words they
+    yield shorthand by chance ("bd" = kick), and a renamed file must not get a category from noise."""
+    def keep(match: re.Match) -> str:
+        chunk = match.group(0)
+        flips = sum(a.isdigit() != b.isdigit() for a, b in zip(chunk, chunk[1:]))
+        return " " if len(chunk) >= 8 and flips >= 3 else chunk
+    return _CHUNK.sub(keep, text.lower())
+
+
 def category_from_path(path: str) -> tuple[str | None, float]:
     """The category the file and folder names suggest. A whole word beats a word inside a compound;
     the sample's own folder counts most (that is where a pack maker or producer sorted it: a "hh3kick"
@@ -100,7 +113,7 @@ def category_from_path(path: str) -> tuple[str | None, float]:
     parts = re.split(r"[\\/]", path)[-4:]
     best: tuple[tuple[bool, int], str] | None = None
     for depth, part in enumerate(reversed(parts)):
-        for category, is_whole in _matches(words(part.rsplit(".", 1)[0] if depth == 0 else part))[:1]:
+        for category, is_whole in _matches(words(without_ids(part.rsplit(".", 1)[0] if depth == 0 else part)))[:1]:
             rank = (is_whole, -_DEPTH_ORDER.index(depth))
             if best is None or rank > best[0]:
                 best = (rank, category)

@@ -41,6 +41,8 @@ class ClapEmbedder:
         self.window_seconds = float(self._extractor.nb_max_samples) / self.sample_rate
         self.dim = int(self._model.config.projection_dim)
         self.model_id = _fingerprint(model, self._model, self._extractor)
+        #: CLAP's learned audio→text temperature (exp of logit_scale_a), for zero-shot probabilities.
+        self.logit_scale = float(self._model.logit_scale_a.detach().exp())
         self._torch = torch
         # Fused checkpoints take 4-channel input from another filter bank: keep the reference extractor
         # for them. Unfused ones (the default) get the batched torch front end.

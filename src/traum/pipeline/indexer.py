@@ -118,6 +118,7 @@ class IndexJob:
         self._claims_lock = threading.Lock()
         self._waiting: dict[str, list[PathOutcome]] = {}
         self._cache = None
+        self._zero_shot = None
         if options.cache and options.embed:
             from traum.embedding.cache import default_cache
 
@@ -289,6 +290,7 @@ class IndexJob:
         if not batch:
             return Batch()
         vectors = self._embed(batch.prepared) if self.model is not None and batch.prepared else {}
+        self._add_zero_shot_categories(batch.prepared, vectors)
         outcomes = list(batch.outcomes)
         for item in batch.prepared:
             outcomes.append(item.outcome)
@@ -304,6 +306,22 @@ class IndexJob:
         for item in batch.prepared:
             self._count(item.outcome, linked=False)
         return Batch()
+
+    def _add_zero_shot_categories(self, prepared: list[Prepared], vectors: dict) -> None:
+        """CLAP's zero-shot verdict joins the names and acoustics (it counts only when sure)."""
+        from traum.analysis.category import fuse_zero_shot
+        from traum.embedding.zero_shot import ZeroShotCategories
+
+        new = [item for item in prepared if item.stem is not None and item.stem_id in vectors]
+        if not new:
+            return
+        if self._zero_shot is None:
+            self._zero_shot = ZeroShotCategories(self.model)
+        for item in new:
+            facts = item.stem.facts
+            current = (facts.get("category"), facts.get("category_confidence"))
+            facts["category"], facts["category_confidence"] = fuse_zero_shot(
+                current, self._zero_shot.classify(vectors[item.stem_id][0]))
 
     def _embed(self, prepared: list[Prepared]) -> dict[str, tuple[np.ndarray, list[tuple[float, np.ndarray]]]]:
         from traum.embedding.batching import embed_in_batches

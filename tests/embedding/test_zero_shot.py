@@ -1,0 +1,48 @@
+"""CLAP zero-shot categories: evidence only when the model is sure, fused with names and acoustics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.helpers import DIRT
+from traum.analysis.category import fuse_zero_shot
+from traum.audio import load
+from traum.embedding.zero_shot import PROMPTS, ZeroShotCategories
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model):
+    from traum.embedding import load_model
+
+    return load_model(str(tiny_model))
+
+
+def test_a_random_weight_model_is_never_sure(model):
+    # Random weights map every sound near every prompt: its verdict must not touch the catalog.
+    classifier = ZeroShotCategories(model)
+    for path in [DIRT / "bd/BT0A0A7.wav", DIRT / "hh/000_hh3closedhh.wav", DIRT / "pad/alien-monolith-pad.wav"]:
+        samples = load(path, model.sample_rate).samples
+        vector = model.embed_windows(np.stack([w.features for w in model.prepare(samples)]))[0]
+        category, probability = classifier.classify(vector)
+        assert category is None and probability < 0.4
+
+
+def test_a_sound_on_a_prompt_is_that_category_when_the_scale_is_sharp(model):
+    classifier = ZeroShotCategories(model)
+    # The tiny model's prompt vectors are 0.9999 alike; a sharp enough scale still tells them apart,
+    # as a trained CLAP's does for its well-separated ones.
+    classifier._scale = 1e6
+    snare = model.embed_text(["This is a sound of " + PROMPTS["snare"] + "."])[0]
+    assert classifier.classify(snare)[0] == "snare"
+
+
+@pytest.mark.parametrize("current, heard, expected", [
+    (("kick", 0.9), (None, 0.2), ("kick", 0.9)),            # unsure model: nothing changes
+    (("kick", 0.6), ("kick", 0.8), ("kick", 0.76)),          # agreement raises confidence
+    (("kick", 0.9), ("snare", 0.8), ("kick", 0.9)),          # a clear name beats a fairly sure model
+    (("fx", 0.3), ("synth-fx", 0.8), ("synth-fx", 0.72)),    # the model beats an acoustic fallback
+    ((None, None), ("pad", 0.6), ("pad", 0.54)),             # no name, no analysis: the model's word
+])
+def test_fusion(current, heard, expected):
+    assert fuse_zero_shot(current, heard) == expected
