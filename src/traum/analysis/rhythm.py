@@ -38,8 +38,9 @@ _BANDS = ((0, 150), (150, 2500), (5000, 11025))
 #: Logistic weights, in feature order: for each envelope (onset strength, kick, snare body, hats,
 #: chroma flux) the autocorrelation at one beat, half a beat and two beats; log2(onsets per beat);
 #: the backbeat in the snare-body band and in the kick band (see :func:`_backbeat`); log2(bpm/120)
-#: and its square. Fitted (scikit-learn, C=0.3) on 1,440 loops of benchmarks/loops.py (seven
-#: grooves; chords, arpeggios and bass lines in several registers; seeds 0 and 100–110). On
+#: and its square. Fitted by benchmarks/fit_tempo.py (scikit-learn, C=0.3) on 1,440 loops of
+#: benchmarks/loops.py (seven grooves; chords, arpeggios and bass lines in several registers; seeds 0
+#: and 100–110). On
 #: held-out seeds 2 and 3: acc1 0.94 (0.90 without the backbeat features, 0.76 for the prior alone).
 _WEIGHTS = np.array([-0.26, 3.954, -0.31, 0.664, -1.824, -1.353, 0.649, -1.884, -0.2, -1.214, 0.865, 2.159,
                      0.965, -0.194, -0.581, -0.819, 2.92, 0.016, 0.36, -3.063])
@@ -64,7 +65,7 @@ def tempo(y: np.ndarray, rate: int = RATE, *, name_bpm: float | None = None,
     frame_rate = rate / HOP
     if duration > MAX_LOOP_SECONDS:
         return _free_tempo(envelopes[0], acs[0], rate, name_bpm)
-    candidates = [(b * 60 / duration, b) for b in BEATS if MIN_BPM <= b * 60 / duration <= MAX_BPM]
+    candidates = _candidates(duration)
     repeats = max((max(_at(acs[0], lag * 60 / bpm * frame_rate) for lag in (1, 2, 4)) for bpm, _ in candidates),
                   default=0.0)
     if name_bpm and any(abs(name_bpm - bpm) / bpm < NAME_FITS for bpm, _ in candidates):
@@ -86,6 +87,22 @@ def tempo(y: np.ndarray, rate: int = RATE, *, name_bpm: float | None = None,
     return round(float(bpm), 2), round(float(np.clip(confidence, 0.05, 0.95)), 2)
 
 
+def _candidates(duration: float) -> list[tuple[float, int]]:
+    """(bpm, beats) for every whole number of beats in BEATS that lands in the tempo range."""
+    return [(b * 60 / duration, b) for b in BEATS if MIN_BPM <= b * 60 / duration <= MAX_BPM]
+
+
+def candidate_features(y: np.ndarray, rate: int = RATE) -> list[tuple[float, list[float]]]:
+    """(bpm, model features) for each candidate of a loop: what benchmarks/fit_tempo.py fits on."""
+    import librosa
+
+    envelopes = _envelopes(np.abs(librosa.stft(y, n_fft=1024, hop_length=HOP)) ** 2, rate)
+    n_onsets = len(librosa.onset.onset_detect(onset_envelope=envelopes[0], sr=rate, hop_length=HOP))
+    acs = [_normalised_ac(e) for e in envelopes]
+    return [(bpm, _features(envelopes, acs, bpm, beats, n_onsets, rate / HOP))
+            for bpm, beats in _candidates(len(y) / rate)]
+
+
 def _envelopes(power: np.ndarray, rate: int) -> list[np.ndarray]:
     import librosa
 
@@ -103,12 +120,16 @@ def _envelopes(power: np.ndarray, rate: int) -> list[np.ndarray]:
 
 def _score(envelopes: list[np.ndarray], acs: list[np.ndarray], bpm: float, beats: int, n_onsets: int,
            frame_rate: float) -> float:
+    return float(np.dot(_WEIGHTS, _features(envelopes, acs, bpm, beats, n_onsets, frame_rate)) + _BIAS)
+
+
+def _features(envelopes: list[np.ndarray], acs: list[np.ndarray], bpm: float, beats: int, n_onsets: int,
+              frame_rate: float) -> list[float]:
     period = 60.0 / bpm * frame_rate
     features = [_at(ac, lag) for ac in acs for lag in (period, period / 2, period * 2)]
     octave = float(np.log2(bpm / 120.0))
-    features += [float(np.log2(max(n_onsets, 1) / beats)), _backbeat(envelopes[2], period, beats),
-                 _backbeat(envelopes[1], period, beats), octave, octave * octave]
-    return float(np.dot(_WEIGHTS, features) + _BIAS)
+    return features + [float(np.log2(max(n_onsets, 1) / beats)), _backbeat(envelopes[2], period, beats),
+                       _backbeat(envelopes[1], period, beats), octave, octave * octave]
 
 
 def _backbeat(envelope: np.ndarray, period: float, beats: int) -> float:
