@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from contextlib import contextmanager
 import os
 from collections.abc import Sequence
@@ -105,13 +106,21 @@ def _analyze_one(path: str) -> dict[str, Any]:
     from traum.analysis import analyse
     from traum.audio import load
 
+    if Path(path).is_dir():
+        return {"path": path, "error": "is a folder; give audio files, or catalogue a folder with `traum index`"}
     try:
         decoded = load(path, None)
     except TraumError as err:
         return {"path": path, "error": str(err).removeprefix(path + ": ")}
+    except OSError as err:  # missing, unreadable: one bad argument never stops the others
+        return {"path": path, "error": (err.strerror or str(err)).lower()}
     info = decoded.info
-    facts = analyse(decoded.samples, decoded.sample_rate, path=path, source_rate=info.sample_rate,
-                    bit_depth=info.bit_depth, truncated=decoded.truncated)
+    try:
+        facts = analyse(decoded.samples, decoded.sample_rate, path=path, source_rate=info.sample_rate,
+                        bit_depth=info.bit_depth, truncated=decoded.truncated)
+    except Exception:  # noqa: BLE001 - a bug on one file costs that file's facts, not the run
+        logging.getLogger(__name__).exception("analysis failed for %s", path)
+        return {"path": path, "error": "analysis failed (details in the log file)"}
     return {"path": path, **facts}
 
 

@@ -71,6 +71,15 @@ def test_analyze_json(tmp_path):
     assert "not audio" in text["error"]
 
 
+def test_analyze_reports_a_missing_file_and_goes_on(tmp_path):
+    result = traum("analyze", tmp_path / "gone.wav", DIRT / "bd/BT0A0A7.wav", "--json")
+    gone, kick = json.loads(result.stdout)
+    assert gone["error"] == "no such file or directory" and kick["category"] == "kick"
+    table = traum("analyze", tmp_path / "gone.wav", tmp_path)
+    assert "gone.wav: no such file or directory" in table.stderr and "is a folder" in table.stderr
+    assert "Traceback" not in table.stderr
+
+
 def test_status_counts(indexed):
     info = json.loads(traum("status", "--db", indexed, "--json").stdout)
     assert info["counts"]["indexed"] == 13 and info["counts"]["skipped"] == 2
