@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import csv
 import random
-import re
 import sys
 import tempfile
 from pathlib import Path

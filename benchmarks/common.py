@@ -30,7 +30,6 @@ def audio_files(root: Path = CORPUS) -> list[Path]:
 def build_library(dest: Path, n: int, files: list[Path] | None = None) -> list[Path]:
     """``n`` distinct files made from the corpus: repeats get a tiny gain change so every file has its
     own content hash (otherwise Traum's dedup would make repeats free, which would flatter it)."""
-    import soundfile as sf
 
     files = files or audio_files()
     out = []

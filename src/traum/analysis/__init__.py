@@ -28,9 +28,9 @@ def analyse(samples: np.ndarray, rate: int, *, path: str = "", source_rate: int 
     warnings.filterwarnings("ignore", category=UserWarning, module="librosa")
     from traum.analysis.features import RATE, harmonic, spectral, temporal
     from traum.analysis.loudness import loudness, quality
-    from traum.analysis.names import bpm_from_name, category_from_path, key_from_name
+    from traum.analysis.names import bpm_from_name, category_from_path
     from traum.analysis.rhythm import tempo
-    from traum.analysis.tonal import key_from_chroma, root_note
+    from traum.analysis.tonal import root_note
 
     y = samples if rate == RATE else soxr.resample(samples, rate, RATE).astype(np.float32)
     duration = len(samples) / rate

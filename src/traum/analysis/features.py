@@ -57,16 +57,13 @@ def harmonic(y: np.ndarray, rate: int = RATE) -> dict:
     import librosa
 
     if len(y) < 2048:
-        return {"pitchedness": 0.0, "chroma": [0.0] * 12, "chroma_start": [0.0] * 12}
+        return {"pitchedness": 0.0, "chroma": [0.0] * 12}
     # HPSS is the costliest step here; 12 s (a 4-bar loop at 80 BPM) is enough to judge pitch content.
-    spec = librosa.stft(y[: 12 * rate], hop_length=HOP)
+    power = np.abs(librosa.stft(y[: 12 * rate], hop_length=HOP)) ** 2
     # A shorter median kernel than librosa's 31: a third of the cost, the same verdict on pitched/not.
-    harm, perc = librosa.decompose.hpss(np.abs(spec) ** 2, kernel_size=13)
+    harm, perc = librosa.decompose.hpss(power, kernel_size=13)
     pitchedness = harm.sum() / max(harm.sum() + perc.sum(), 1e-12)
     # Energy-weighted (norm=None): per-frame normalisation would give a decaying tail's noise as much
     # say as the note itself, and make a single 808 note look like a chord.
-    chroma = librosa.feature.chroma_stft(S=np.abs(spec) ** 2, sr=rate, hop_length=HOP, tuning=0.0, norm=None)
-    start = chroma[:, : max(1, chroma.shape[1] // 4)].mean(axis=1)
-    mean = chroma.mean(axis=1)
-    return {"pitchedness": _r(pitchedness, 3), "chroma": [_r(v, 3) for v in mean / max(mean.max(), 1e-12)],
-            "chroma_start": [_r(v, 3) for v in start / max(mean.max(), 1e-12)]}
+    mean = librosa.feature.chroma_stft(S=power, sr=rate, hop_length=HOP, tuning=0.0, norm=None).mean(axis=1)
+    return {"pitchedness": _r(pitchedness, 3), "chroma": [_r(v, 3) for v in mean / max(mean.max(), 1e-12)]}

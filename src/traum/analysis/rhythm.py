@@ -5,8 +5,9 @@ duration = beats × 60 / bpm for 2, 4, 8 … 64 beats, a factor of two apart. Wh
 is the hard part (80 or 160?). Each candidate is scored by a logistic model over how strongly five
 onset envelopes repeat at its beat, half beat and two beats (full-band, kick band, snare-body band,
 hat band, harmony changes), how many onsets fall per beat, whether the snares land on its 2 and 4,
-and where it sits in the usual tempo range. A tempo written in the name, when it fits, wins. One-shots and arrhythmic sounds get None.
-Longer material (more than ~16 bars) is not a loop: its tempo comes from the onset tempogram.
+and where it sits in the usual tempo range. A tempo written in the name, when it fits, wins.
+One-shots and arrhythmic sounds get None. Longer material (more than ~16 bars) is not a loop: its
+tempo comes from the onset tempogram.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ _BANDS = ((0, 150), (150, 2500), (5000, 11025))
 #: the backbeat in the snare-body band and in the kick band (see :func:`_backbeat`); log2(bpm/120)
 #: and its square. Fitted by benchmarks/fit_tempo.py (scikit-learn, C=0.3) on 1,440 loops of
 #: benchmarks/loops.py (seven grooves; chords, arpeggios and bass lines in several registers; seeds 0
-#: and 100–110). On
-#: held-out seeds 2 and 3: acc1 0.94 (0.90 without the backbeat features, 0.76 for the prior alone).
+#: and 100–110). On held-out seeds 2 and 3: acc1 0.94 (0.90 without the backbeat features, 0.76 for
+#: the prior alone).
 _WEIGHTS = np.array([-0.26, 3.954, -0.31, 0.664, -1.824, -1.353, 0.649, -1.884, -0.2, -1.214, 0.865, 2.159,
                      0.965, -0.194, -0.581, -0.819, 2.92, 0.016, 0.36, -3.063])
 _BIAS = 1.192
@@ -50,17 +51,13 @@ _BIAS = 1.192
 def tempo(y: np.ndarray, rate: int = RATE, *, name_bpm: float | None = None,
           duration: float | None = None) -> tuple[float | None, float]:
     """(bpm or None, confidence 0–1). ``duration`` is the whole file's when ``y`` is an excerpt."""
-    import librosa
-
     duration = duration or len(y) / rate
     if duration < MIN_LOOP_SECONDS:
         return None, 0.0
-    power = np.abs(librosa.stft(y, n_fft=1024, hop_length=HOP)) ** 2
-    envelopes = _envelopes(power, rate)
-    onsets = librosa.onset.onset_detect(onset_envelope=envelopes[0], sr=rate, hop_length=HOP)
+    envelopes, onsets = _onsets(y, rate)
     # A texture (a pad's slow swell) has onsets everywhere and none stands out: no beat to count.
     if len(onsets) < 3 or envelopes[0][onsets].mean() < MIN_ATTACK_CONTRAST * envelopes[0].mean():
-        return (round(name_bpm, 2), 0.6) if name_bpm else (None, 0.0)
+        return _named_or_none(name_bpm)
     acs = [_normalised_ac(e) for e in envelopes]
     frame_rate = rate / HOP
     if duration > MAX_LOOP_SECONDS:
@@ -71,14 +68,14 @@ def tempo(y: np.ndarray, rate: int = RATE, *, name_bpm: float | None = None,
     if name_bpm and any(abs(name_bpm - bpm) / bpm < NAME_FITS for bpm, _ in candidates):
         return round(name_bpm, 2), 0.95
     if repeats < MIN_PERIODICITY or not candidates:
-        return (round(name_bpm, 2), 0.6) if name_bpm else (None, 0.0)
+        return _named_or_none(name_bpm)
     scored = sorted(((_score(envelopes, acs, bpm, beats, len(onsets), frame_rate), bpm) for bpm, beats in candidates),
                     reverse=True)
     best, bpm = scored[0]
     # How sure: the model's probability for the winner, less when the runner-up is close.
     margin = best - scored[1][0] if len(scored) > 1 else 4.0
     if _sigmoid(best) < MIN_LIKELIHOOD:
-        return (round(name_bpm, 2), 0.6) if name_bpm else (None, 0.0)
+        return _named_or_none(name_bpm)
     confidence = _sigmoid(best) * min(1.0, 0.5 + margin / 4) * min(1.0, repeats / 0.3)
     if name_bpm and confidence < 0.7:
         # Breaks are often not cut to whole bars (the amen in "breaks152" is 11.9 beats long): the
@@ -94,13 +91,18 @@ def _candidates(duration: float) -> list[tuple[float, int]]:
 
 def candidate_features(y: np.ndarray, rate: int = RATE) -> list[tuple[float, list[float]]]:
     """(bpm, model features) for each candidate of a loop: what benchmarks/fit_tempo.py fits on."""
+    envelopes, onsets = _onsets(y, rate)
+    acs = [_normalised_ac(e) for e in envelopes]
+    return [(bpm, _features(envelopes, acs, bpm, beats, len(onsets), rate / HOP))
+            for bpm, beats in _candidates(len(y) / rate)]
+
+
+def _onsets(y: np.ndarray, rate: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """The five onset envelopes (see :func:`_envelopes`) and the onset frames of the first."""
     import librosa
 
     envelopes = _envelopes(np.abs(librosa.stft(y, n_fft=1024, hop_length=HOP)) ** 2, rate)
-    n_onsets = len(librosa.onset.onset_detect(onset_envelope=envelopes[0], sr=rate, hop_length=HOP))
-    acs = [_normalised_ac(e) for e in envelopes]
-    return [(bpm, _features(envelopes, acs, bpm, beats, n_onsets, rate / HOP))
-            for bpm, beats in _candidates(len(y) / rate)]
+    return envelopes, librosa.onset.onset_detect(onset_envelope=envelopes[0], sr=rate, hop_length=HOP)
 
 
 def _envelopes(power: np.ndarray, rate: int) -> list[np.ndarray]:
@@ -159,8 +161,13 @@ def _free_tempo(envelope: np.ndarray, ac: np.ndarray, rate: int, name_bpm: float
         return round(name_bpm, 2), 0.9
     strength = _at(ac, 60.0 / estimate * rate / HOP)
     if strength < MIN_PERIODICITY:
-        return (round(name_bpm, 2), 0.6) if name_bpm else (None, 0.0)
+        return _named_or_none(name_bpm)
     return round(estimate, 2), round(float(np.clip(0.3 + strength, 0.05, 0.8)), 2)
+
+
+def _named_or_none(name_bpm: float | None) -> tuple[float | None, float]:
+    """When the audio shows no tempo: the name's, with middling confidence, or none."""
+    return (round(name_bpm, 2), 0.6) if name_bpm else (None, 0.0)
 
 
 def _normalised_ac(envelope: np.ndarray) -> np.ndarray:

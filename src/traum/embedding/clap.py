@@ -48,21 +48,22 @@ class ClapEmbedder:
         # for them. Unfused ones (the default) get the batched torch front end.
         self._mel = None if self._extractor.truncation == "fusion" else LogMel(self._extractor, self.device)
         self._window_samples = int(self._extractor.nb_max_samples)
-        self._audio_dtype = self._store_audio_tower_in_bf16() if self.precision == "bf16" and self.device == "cpu" \
-            else None
+        self._audio_dtype = None
+        if self.precision == "bf16" and self.device == "cpu":
+            self._store_audio_tower_in_bf16()
 
-    def _store_audio_tower_in_bf16(self):
+    def _store_audio_tower_in_bf16(self) -> None:
         """On a native-bf16 CPU, hold the audio tower's weights in bf16 and run it without autocast.
 
         Autocast keeps fp32 weights and casts them, and every activation, on each call: a third of
-        the forward pass was copies. Stored bf16 runs a window in 28 ms instead of 39 (full-size
+        the forward pass was copies. Stored bf16 embeds a window in 31 ms instead of 39 (full-size
         HTSAT, two cores) with the same fidelity against fp32 (raw cosine 0.99997, mean-removed
         0.9965 on corpus clips, as autocast). The log-mel front end stays fp32.
         """
         torch = self._torch
         self._model.audio_model.to(torch.bfloat16)
         self._model.audio_projection.to(torch.bfloat16)
-        return torch.bfloat16
+        self._audio_dtype = torch.bfloat16
 
     # -- audio ------------------------------------------------------------------------------------
 
