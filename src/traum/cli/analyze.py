@@ -39,4 +39,5 @@ def analyze(
                       f"{r['loudness_lufs']:.1f}" if r["loudness_lufs"] is not None else "", f"{r['peak_dbfs']:.1f}",
                       f"{r['category']} ({r['category_confidence']:.2f})",
                       "ok" if not r["quality_issues"] else ", ".join(r["quality_issues"]))
-    out.print(table)
+    if table.row_count:
+        out.print(table)
