@@ -113,7 +113,7 @@ def one_shots(work: Path) -> None:
     import shutil
 
     from traum.analysis import analyse
-    from traum.analysis.names import category_from_path
+    from traum.vocabulary import category_from_path
 
     rows = []
     drums = [p for f in ("bd", "sn", "hh", "hc", "808bd", "808sd", "sd", "cp") for p in sorted((DIRT / f).glob("*.[wW][aA][vV]"))]

@@ -28,7 +28,7 @@ def analyse(samples: np.ndarray, rate: int, *, path: str = "", source_rate: int 
     warnings.filterwarnings("ignore", category=UserWarning, module="librosa")
     from traum.analysis.features import RATE, harmonic, spectral, temporal
     from traum.analysis.loudness import loudness, quality
-    from traum.analysis.names import bpm_from_name, category_from_path
+    from traum.vocabulary import bpm_from_name, category_from_path
     from traum.analysis.rhythm import tempo
     from traum.analysis.tonal import root_note
 
@@ -63,7 +63,7 @@ def _key(y: np.ndarray, path: str, category: str, category_confidence: float, ha
          note: str | None, is_loop: bool) -> tuple[str | None, str | None]:
     from traum.analysis.category import NO_KEY, PITCHED_LOOP
     from traum.analysis.features import RATE
-    from traum.analysis.names import key_from_name
+    from traum.vocabulary import key_from_name
     from traum.analysis.tonal import key_chroma, key_from_chroma, pitch_classes_present
 
     named = key_from_name(path) if path else None
@@ -107,7 +107,7 @@ def analyse_for_catalog(samples: np.ndarray, rate: int, path: str, source_rate: 
 
 def name_facts(path: str) -> dict[str, Any]:
     """What the name alone says, for files whose audio is not decoded (vectors from the cache)."""
-    from traum.analysis.names import bpm_from_name, category_from_path, key_from_name
+    from traum.vocabulary import bpm_from_name, category_from_path, key_from_name
 
     category, confidence = category_from_path(path)
     key = key_from_name(path)

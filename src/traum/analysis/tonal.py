@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from traum.analysis.names import note_name
+from traum.vocabulary import note_name
 
 # Krumhansl–Kessler probe-tone profiles. On 320 tonal and mixed loops of benchmarks/loops.py
 # (constant-Q chroma) they scored 0.92 MIREX, against 0.91 for Sha'ath's, 0.88 for Faraldo's EDMA

@@ -116,7 +116,7 @@ DOCUMENT_CATEGORY_CONFIDENCE = 0.7
 def stem_document(path: str, tags: str | None, user_tags: str | None, category: str | None,
                   confidence: float | None = None) -> str:
     """The lexical search document of a stem row (tags as stored: JSON lists or plain text)."""
-    from traum.analysis.names import search_document
+    from traum.vocabulary import search_document
 
     sure = category if category and (confidence or 0) >= DOCUMENT_CATEGORY_CONFIDENCE else None
     return search_document(path, tags=_tag_list(tags) + _tag_list(user_tags), category=sure)

@@ -20,6 +20,7 @@ import numpy as np
 
 from traum.catalog import db
 from traum.catalog import migrations as _migrations  # noqa: F401 - registers the migrations
+from traum.catalog.filters import StemFilter
 
 STATUSES = ("indexed", "pending", "failed", "skipped", "missing")
 #: A path whose content is in the catalog and on disk.
@@ -346,10 +347,31 @@ class Catalog:
                     out[stem_id][1].append((offset, from_blob(blob)))
         return out
 
-    def select_ids(self, where: str = "1", params: Iterable[Any] = ()) -> list[str]:
-        """Ids of present stems matching an SQL condition on ``s`` (stems); parameters bound, never inlined."""
+    def select_ids(self, filters: StemFilter) -> list[str]:
+        """Ids of present stems matching ``filters``."""
+        where, params = _filter_sql(filters)
         return [r[0] for r in self.conn.execute(f"SELECT s.id FROM stems s WHERE ({where}) AND {_PRESENT_SQL}",
-                                                tuple(params))]
+                                                params)]
+
+    # -- the producer's own marks -------------------------------------------------------------------
+
+    def set_rating(self, stem_id: str, rating: int | None) -> None:
+        """0 or None clears the rating."""
+        with self.transaction():
+            self.conn.execute("UPDATE stems SET user_rating = ? WHERE id = ?", (rating or None, stem_id))
+
+    def set_user_tags(self, stem_id: str, tags: list[str]) -> list[str]:
+        """Replace a stem's own tags (trimmed, de-duplicated, order kept); they join its search words."""
+        clean = list(dict.fromkeys(t.strip() for t in tags if t.strip()))
+        with self.transaction():
+            self.conn.execute("UPDATE stems SET user_tags = ? WHERE id = ?", (json.dumps(clean), stem_id))
+            self.refresh_search_text(stem_id)
+        return clean
+
+    def record_play(self, stem_id: str) -> None:
+        with self.transaction():
+            self.conn.execute("UPDATE stems SET usage_count = usage_count + 1, last_accessed = ? WHERE id = ?",
+                              (now(), stem_id))
 
     def lexical(self, match: str, limit: int = 500) -> list[tuple[str, float]]:
         """(stem id, BM25 relevance, higher is better) for an FTS5 MATCH expression, present stems only."""
@@ -385,6 +407,30 @@ class Catalog:
 
 _PRESENT_SQL = ("EXISTS (SELECT 1 FROM processing_status p WHERE p.file_hash = s.id "
                 "AND p.status IN ('indexed', 'pending'))")
+
+
+def _filter_sql(f: StemFilter) -> tuple[str, list[Any]]:
+    clauses, params = ["1"], []
+    if f.bpm_spans:
+        clauses.append("(" + " OR ".join("s.bpm BETWEEN ? AND ?" for _ in f.bpm_spans) + ")")
+        params += [x for span in f.bpm_spans for x in span]
+    if f.keys:
+        clauses.append(f"s.key IN ({','.join('?' * len(f.keys))})")
+        params += list(f.keys)
+    for column, op, value in (("s.category", "=", f.category), ("s.duration", ">=", f.min_duration),
+                              ("s.duration", "<=", f.max_duration)):
+        if value is not None:
+            clauses.append(f"{column} {op} ?")
+            params.append(value)
+    if f.loop is not None:
+        clauses.append("s.bpm IS NOT NULL" if f.loop else "s.bpm IS NULL")
+    if f.quality_ok is not None:
+        clauses.append("s.quality_ok = ?")
+        params.append(int(f.quality_ok))
+    if f.id_prefix:
+        clauses.append("s.id LIKE ?")
+        params.append(f.id_prefix.lower().strip("%_") + "%")
+    return " AND ".join(clauses), params
 
 
 def _sql_value(value: Any) -> Any:

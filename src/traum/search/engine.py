@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from traum.analysis.names import categories_in, category_token, words
+from traum.vocabulary import categories_in, category_token, words
 from traum.catalog import Catalog
+from traum.catalog.filters import StemFilter
 from traum.embedding.base import EmbeddingModel
 from traum.search.query import Query, parse_query
 from traum.search.vector_index import VectorIndex
@@ -146,28 +147,14 @@ class SearchEngine:
         return SearchResult(hits, mode, self.notice, query)
 
     def _allowed(self, q: Query) -> set[str] | None:
-        clauses, params = [], []
+        spans: tuple[tuple[float, float], ...] = ()
         if q.bpm:
-            spans = [q.bpm] + ([(q.bpm[0] / 2, q.bpm[1] / 2), (q.bpm[0] * 2, q.bpm[1] * 2)] if q.half_double else [])
-            clauses.append("(" + " OR ".join("s.bpm BETWEEN ? AND ?" for _ in spans) + ")")
-            params += [x for span in spans for x in span]
-        if q.keys:
-            clauses.append(f"s.key IN ({','.join('?' * len(q.keys))})")
-            params += q.keys
-        if q.category:
-            clauses.append("s.category = ?")
-            params.append(q.category)
-        if q.min_duration is not None:
-            clauses.append("s.duration >= ?")
-            params.append(q.min_duration)
-        if q.max_duration is not None:
-            clauses.append("s.duration <= ?")
-            params.append(q.max_duration)
-        if q.loop is not None:
-            clauses.append("s.bpm IS NOT NULL" if q.loop else "s.bpm IS NULL")
-        if not clauses:
+            spans = (q.bpm,) + (((q.bpm[0] / 2, q.bpm[1] / 2), (q.bpm[0] * 2, q.bpm[1] * 2)) if q.half_double else ())
+        filters = StemFilter(bpm_spans=spans, keys=tuple(q.keys or ()), category=q.category,
+                             min_duration=q.min_duration, max_duration=q.max_duration, loop=q.loop)
+        if filters.empty:
             return None
-        return set(self.catalog.select_ids(" AND ".join(clauses), params))
+        return set(self.catalog.select_ids(filters))
 
     def _semantic(self, text: str, allowed: set[str] | None, k: int) -> dict[str, tuple[float, float | None]]:
         if not text.strip():
@@ -263,7 +250,7 @@ class SearchEngine:
 
     def _resolve(self, target: str) -> str | None:
         if re.fullmatch(r"[0-9a-f]{8,64}", target):
-            ids = self.catalog.select_ids("s.id LIKE ?", [target + "%"])
+            ids = self.catalog.select_ids(StemFilter(id_prefix=target))
             if len(ids) == 1:
                 return ids[0]
         path = os.path.abspath(os.path.expanduser(target))

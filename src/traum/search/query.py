@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from traum.analysis.names import categories_in, normalise_tonic, pitch_class, note_name, words
+from traum.vocabulary import categories_in, normalise_tonic, pitch_class, note_name, words
 from traum.errors import TraumError
 
 #: Default tempo tolerance: ±4 %, the width within which a producer calls two tempos "the same".
@@ -133,7 +133,7 @@ def _take_duration(text: str, query: Query) -> str:
 
 
 def _apply_flags(query: Query, bpm, key, category, min_duration, max_duration, loop, compatible) -> None:
-    from traum.analysis.names import CATEGORIES
+    from traum.vocabulary import CATEGORIES
 
     if bpm:
         query.bpm = parse_bpm(bpm)

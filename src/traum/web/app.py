@@ -187,9 +187,8 @@ def _routes(app: FastAPI, lib: Library) -> None:  # noqa: C901 - one place that 
         if not os.path.isfile(path):
             raise NotFound("the file is no longer on disk; run `traum index` to update the catalog")
         if request.headers.get("range", "bytes=0-").startswith("bytes=0-"):
-            with lib.use() as catalog, catalog.transaction():
-                catalog.conn.execute("UPDATE stems SET usage_count = usage_count + 1, last_accessed = "
-                                     "datetime('now') WHERE id = ?", (stem_id,))
+            with lib.use() as catalog:
+                catalog.record_play(stem_id)
         media = AUDIO_TYPES.get((stem.get("format") or "").split("/")[0]) or mimetypes.guess_type(path)[0]
         return FileResponse(path, media_type=media or "application/octet-stream",
                             filename=os.path.basename(path), content_disposition_type="inline")
@@ -201,18 +200,14 @@ def _routes(app: FastAPI, lib: Library) -> None:  # noqa: C901 - one place that 
     @app.post("/api/stems/{stem_id}/rating")
     def rate(stem_id: str, rating: Annotated[int, Body(embed=True, ge=0, le=5)]) -> dict[str, Any]:
         lib.stem(stem_id)
-        with lib.use() as catalog, catalog.transaction():
-            catalog.conn.execute("UPDATE stems SET user_rating = ? WHERE id = ?", (rating or None, stem_id))
+        with lib.use() as catalog:
+            catalog.set_rating(stem_id, rating)
         return lib.stem(stem_id)
 
     @app.post("/api/stems/{stem_id}/tags")
     def tag(stem_id: str, tags: Annotated[list[Annotated[str, Query(max_length=60)]], Body(embed=True, max_length=50)]
             ) -> dict[str, Any]:
-        import json
-
         lib.stem(stem_id)
-        clean = list(dict.fromkeys(t.strip() for t in tags if t.strip()))
-        with lib.use() as catalog, catalog.transaction():
-            catalog.conn.execute("UPDATE stems SET user_tags = ? WHERE id = ?", (json.dumps(clean), stem_id))
-            catalog.refresh_search_text(stem_id)
+        with lib.use() as catalog:
+            catalog.set_user_tags(stem_id, tags)
         return lib.stem(stem_id)

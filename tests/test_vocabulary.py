@@ -3,7 +3,7 @@ import csv
 import pytest
 
 from tests.helpers import CORPUS
-from traum.analysis.names import bpm_from_name, categories_in, category_from_path, key_from_name, search_document, words
+from traum.vocabulary import bpm_from_name, categories_in, category_from_path, key_from_name, search_document, words
 
 
 @pytest.mark.parametrize("path, category", [
