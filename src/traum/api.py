@@ -151,7 +151,6 @@ def export(out: PathLike, *, format: str | None = None, db: PathLike | None = No
     from traum.catalog.export import export_embeddings
 
     out = Path(out)
-    format = (format or out.suffix.lstrip(".")).lower()
     with Catalog(resolve_db(db), readonly=True) as catalog:
         return export_embeddings(catalog, out, format)
 

@@ -105,33 +105,94 @@ def _lexical_search(conn: sqlite3.Connection) -> None:
 def _refresh_search_text(conn: sqlite3.Connection) -> None:
     rows = conn.execute("SELECT id, path, tags, user_tags, category, category_confidence FROM stems").fetchall()
     for stem_id, *fields in rows:
-        conn.execute("UPDATE stems SET search_text = ? WHERE id = ?", (stem_document(*fields), stem_id))
+        conn.execute("UPDATE stems SET search_text = ? WHERE id = ?", (_v2_document(*fields), stem_id))
 
 
-#: An analysed category joins the search words only when this sure: a guess from acoustics alone
-#: (a speech snippet heard as a snare) must not match like a folder named "sn".
-DOCUMENT_CATEGORY_CONFIDENCE = 0.7
-
-
-def stem_document(path: str, tags: str | None, user_tags: str | None, category: str | None,
-                  confidence: float | None = None) -> str:
-    """The lexical search document of a stem row (tags as stored: JSON lists or plain text)."""
-    from traum.vocabulary import search_document
-
-    sure = category if category and (confidence or 0) >= DOCUMENT_CATEGORY_CONFIDENCE else None
-    return search_document(path, tags=_tag_list(tags) + _tag_list(user_tags), category=sure)
-
-
-def _tag_list(value: str | None) -> list[str]:
+def _v2_document(path: str, tags: str | None, user_tags: str | None, category: str | None,
+                 confidence: float | None) -> str:
+    """The per-stem document exactly as version 2 built it, frozen here: live documents live in
+    :mod:`traum.catalog.documents` and may change without changing what this migration did."""
     import json
+    import re
 
-    if not value:
-        return []
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        return [value]
-    return [str(t) for t in parsed] if isinstance(parsed, list) else [str(parsed)]
+    from traum.vocabulary import categories_in, category_token
+
+    def words(text: str) -> list[str]:
+        return re.findall(r"[a-z]+|\d+", text.lower())
+
+    def tag_list(value: str | None) -> list[str]:
+        if not value:
+            return []
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return [value]
+        return [str(t) for t in parsed] if isinstance(parsed, list) else [str(parsed)]
+
+    parts = re.split(r"[\\/]", path)[-4:]
+    tokens = words(" ".join(parts[:-1] + [parts[-1].rsplit(".", 1)[0]]))
+    for tag in tag_list(tags) + tag_list(user_tags):
+        tokens += words(tag)
+    sure = category if category and (confidence or 0) >= 0.7 else None
+    cats = categories_in(tokens) + ([sure] if sure else [])
+    return " ".join(tokens + [category_token(c) for c in dict.fromkeys(cats)])
+
+
+@migration(3, "loudness facts, per-path search documents")
+def _per_path_documents(conn: sqlite3.Connection) -> None:
+    """Loudness and quality facts on stems; the lexical index moves from one document per stem to one
+    per path (every present path's words are searchable, and a hit says which path matched), with a
+    tokenizer that folds accents ("Überkick", "café") and keeps any script's letters.
+
+    ``processing_status`` is rebuilt with an INTEGER PRIMARY KEY: an external-content FTS5 table
+    points at rowids, and VACUUM may renumber the implicit rowid of a table without one. Documents
+    start empty; the live code fills them after migrating (see ``documents.DOCUMENT_VERSION``)."""
+    _run_script(conn, """
+        ALTER TABLE stems ADD COLUMN loudness_lufs REAL;
+        ALTER TABLE stems ADD COLUMN true_peak_dbfs REAL;
+        ALTER TABLE stems ADD COLUMN quality_issues TEXT;
+        CREATE INDEX idx_stems_loudness ON stems(loudness_lufs);
+        DROP TRIGGER stems_fts_insert;
+        DROP TRIGGER stems_fts_delete;
+        DROP TRIGGER stems_fts_update;
+        DROP TABLE stems_fts;
+        ALTER TABLE stems DROP COLUMN search_text;
+        CREATE TABLE processing_status_v3 (
+            id INTEGER PRIMARY KEY,
+            file_path TEXT NOT NULL UNIQUE,
+            file_hash TEXT,
+            status TEXT NOT NULL CHECK (status IN ('indexed', 'pending', 'failed', 'skipped', 'missing')),
+            last_attempt TEXT,
+            retry_count INTEGER NOT NULL DEFAULT 0,
+            error_message TEXT,
+            processing_time REAL,
+            checkpoint_data TEXT,
+            file_size INTEGER,
+            mtime_ns INTEGER,
+            search_text TEXT NOT NULL DEFAULT ''
+        );
+        INSERT INTO processing_status_v3 (file_path, file_hash, status, last_attempt, retry_count, error_message,
+                                          processing_time, checkpoint_data, file_size, mtime_ns)
+            SELECT file_path, file_hash, status, last_attempt, retry_count, error_message, processing_time,
+                   checkpoint_data, file_size, mtime_ns FROM processing_status ORDER BY rowid;
+        DROP TABLE processing_status;
+        ALTER TABLE processing_status_v3 RENAME TO processing_status;
+        CREATE INDEX idx_status_status ON processing_status(status);
+        CREATE INDEX idx_status_hash ON processing_status(file_hash, status);
+        CREATE VIRTUAL TABLE paths_fts USING fts5(search_text, content='processing_status', content_rowid='id',
+                                                  tokenize='unicode61 remove_diacritics 2');
+        CREATE TRIGGER paths_fts_insert AFTER INSERT ON processing_status BEGIN
+            INSERT INTO paths_fts(rowid, search_text) VALUES (new.id, new.search_text);
+        END;
+        CREATE TRIGGER paths_fts_delete AFTER DELETE ON processing_status BEGIN
+            INSERT INTO paths_fts(paths_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text);
+        END;
+        CREATE TRIGGER paths_fts_update AFTER UPDATE OF search_text ON processing_status BEGIN
+            INSERT INTO paths_fts(paths_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text);
+            INSERT INTO paths_fts(rowid, search_text) VALUES (new.id, new.search_text);
+        END;
+        DELETE FROM meta WHERE key = 'document_version'
+        """)
 
 
 def _run_script(conn: sqlite3.Connection, script: str) -> None:

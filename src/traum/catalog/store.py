@@ -7,10 +7,12 @@ how its processing went. Identical files at two paths share one stem.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +22,10 @@ import numpy as np
 
 from traum.catalog import db
 from traum.catalog import migrations as _migrations  # noqa: F401 - registers the migrations
+from traum.catalog.documents import DOCUMENT_VERSION, path_document
 from traum.catalog.filters import StemFilter
+from traum.catalog.paths import from_db, to_db
+from traum.errors import CatalogError
 
 STATUSES = ("indexed", "pending", "failed", "skipped", "missing")
 #: A path whose content is in the catalog and on disk.
@@ -67,8 +72,6 @@ class StemRecord:
     bit_depth: int | None
     format: str
     facts: dict[str, Any] = field(default_factory=dict)
-    embedding: np.ndarray | None = None
-    windows: list[tuple[float, np.ndarray]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +91,10 @@ class PathOutcome:
 #: Analysis columns a StemRecord's ``facts`` may fill (JSON-encoded when not scalar).
 FACT_COLUMNS = ("bpm", "key", "tempo_confidence", "category", "category_confidence", "tags",
                 "spectral_features", "temporal_features", "harmonic_features", "quality_ok",
-                "quality_score", "noise_level", "dynamic_range")
+                "quality_score", "noise_level", "dynamic_range", "loudness_lufs", "true_peak_dbfs",
+                "quality_issues")
+#: Tables a Traum catalog has; a database with other tables but not these belongs to someone else.
+OWN_TABLES = ("stems", "processing_status", "meta")
 
 
 class Catalog:
@@ -100,11 +106,40 @@ class Catalog:
             from traum.errors import NotFound
 
             raise NotFound(f"no catalog at {self.path}; run `traum index FOLDER` first or pass --db")
+        if readonly and self.path.is_file() and self.path.stat().st_size == 0:
+            raise CatalogError(f"{self.path} is an empty file, not a catalog yet; run `traum index FOLDER` "
+                               "--db with it, or pass the right --db")
+        if not readonly and self.path.is_file() and self.path.stat().st_size > 0:
+            # Look before writing: opening read-write switches the file to WAL, a change to someone
+            # else's database.
+            with contextlib.closing(db.connect(self.path, readonly=True)) as probe, db.sqlite_errors(self.path):
+                _check_ours(probe, self.path)
         self.conn = db.connect(self.path, readonly=readonly)
-        if readonly:
-            self.conn.isolation_level = None
-        else:
-            db.migrate(self.conn)
+        self.conn.isolation_level = None  # transactions are explicit (db.transaction)
+        try:
+            with db.sqlite_errors(self.path):
+                _check_ours(self.conn, self.path)
+                if readonly:
+                    self._upgrade_elsewhere_if_needed()
+                else:
+                    db.migrate(self.conn)
+                    if self.get_meta("document_version") != DOCUMENT_VERSION:
+                        self.refresh_documents()
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _upgrade_elsewhere_if_needed(self) -> None:
+        """A read-only open of a catalog from an older Traum: upgrade it once through a writable
+        connection; where that is impossible, say so (its queries would fail on the old schema)."""
+        current = db.schema_version(self.conn)
+        if current == db.MIGRATIONS[-1][0] and self.get_meta("document_version") == DOCUMENT_VERSION:
+            return
+        try:
+            Catalog(self.path).close()
+        except CatalogError as err:
+            raise CatalogError(f"catalog {self.path} is from an older Traum and cannot be upgraded here ({err}); "
+                               "run `traum index` once with write access") from err
 
     def close(self) -> None:
         self.conn.close()
@@ -115,8 +150,11 @@ class Catalog:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def transaction(self):
-        return db.transaction(self.conn)
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One transaction; a full disk or a read-only file becomes a :class:`CatalogError` line."""
+        with db.sqlite_errors(self.path), db.transaction(self.conn) as conn:
+            yield conn
 
     # -- meta --------------------------------------------------------------------------------------
 
@@ -131,21 +169,27 @@ class Catalog:
     # -- paths ------------------------------------------------------------------------------------
 
     def file_state(self, path: str) -> FileState | None:
-        row = self.conn.execute("SELECT * FROM processing_status WHERE file_path = ?", (path,)).fetchone()
+        row = self.conn.execute("SELECT * FROM processing_status WHERE file_path = ?", (to_db(path),)).fetchone()
         if row is None:
             return None
-        return FileState(row["file_path"], row["file_hash"], row["status"], row["file_size"], row["mtime_ns"],
+        return FileState(from_db(row["file_path"]), row["file_hash"], row["status"], row["file_size"], row["mtime_ns"],
                          row["retry_count"], row["error_message"], json.loads(row["checkpoint_data"] or "{}"))
 
     def paths_under(self, roots: Iterable[str], statuses: Iterable[str] = STATUSES) -> Iterator[str]:
-        marks = ",".join("?" * len(tuple(statuses)))
+        """Paths at or below each root. Text rows compare by characters and BLOB rows (non-UTF-8
+        names, :mod:`traum.catalog.paths`) by bytes, so a root finds both kinds."""
+        statuses = tuple(statuses)
+        marks = ",".join("?" * len(statuses))
         for root in roots:
             prefix = root.rstrip(os.sep) + os.sep
+            text_root, text_prefix = to_db(root), to_db(prefix)
+            byte_root, byte_prefix = os.fsencode(root), os.fsencode(prefix)
             rows = self.conn.execute(
-                f"SELECT file_path FROM processing_status WHERE status IN ({marks}) "
-                "AND (file_path = ? OR substr(file_path, 1, ?) = ?)",
-                (*statuses, root, len(prefix), prefix))
-            yield from (r[0] for r in rows)
+                f"SELECT file_path FROM processing_status WHERE status IN ({marks}) AND ("
+                "(typeof(file_path) = 'text' AND (file_path = ? OR substr(file_path, 1, ?) = ?)) OR "
+                "(typeof(file_path) = 'blob' AND (file_path = ? OR substr(file_path, 1, ?) = ?)))",
+                (*statuses, text_root, len(prefix), text_prefix, byte_root, len(byte_prefix), byte_prefix))
+            yield from (from_db(r[0]) for r in rows)
 
     # -- stems ------------------------------------------------------------------------------------
 
@@ -163,15 +207,15 @@ class Catalog:
             "SELECT s.id, p.file_path FROM stems s JOIN processing_status p ON p.file_hash = s.id "
             "WHERE p.status IN ('indexed', 'pending') AND (s.clap_embedding IS NULL OR "
             "(? IS NOT NULL AND s.embedding_model IS NOT ?)) GROUP BY s.id", (model_id, model_id))
-        return [(r[0], r[1]) for r in rows]
+        return [(r[0], from_db(r[1])) for r in rows]
 
     def write_batch(self, stems: Iterable[StemRecord] = (), outcomes: Iterable[PathOutcome] = (),
-                    embeddings: Iterable[tuple[str, np.ndarray, list[tuple[float, np.ndarray]], str]] = (),
-                    model_id: str | None = None) -> None:
-        """Write a batch of results in one transaction: all of it lands, or none of it."""
+                    embeddings: Iterable[tuple[str, np.ndarray, list[tuple[float, np.ndarray]], str]] = ()) -> None:
+        """Write a batch of results in one transaction: all of it lands, or none of it.
+        ``embeddings``: (stem id, pooled vector, window vectors, model id)."""
         with self.transaction():
             for stem in stems:
-                self._upsert_stem(stem, model_id)
+                self._upsert_stem(stem)
             for stem_id, vector, windows, model in embeddings:
                 self._set_embedding(stem_id, vector, windows, model)
             for outcome in outcomes:
@@ -187,32 +231,37 @@ class Catalog:
     def generation(self) -> int:
         return int(self.get_meta("generation", 0))
 
-    def _upsert_stem(self, stem: StemRecord, model_id: str | None) -> None:
+    def _upsert_stem(self, stem: StemRecord) -> None:
         from traum.settings import PROCESSING_VERSION
 
         facts = {k: _sql_value(stem.facts.get(k)) for k in FACT_COLUMNS}
         columns = ["id", "path", "filename", "file_size", "duration", "sample_rate", "channels", "bit_depth",
                    "format", *FACT_COLUMNS, "imported_at", "processing_version"]
-        values = [stem.id, stem.path, os.path.basename(stem.path), stem.file_size, stem.duration,
+        values = [stem.id, to_db(stem.path), to_db(os.path.basename(stem.path)), stem.file_size, stem.duration,
                   stem.sample_rate, stem.channels, stem.bit_depth, stem.format, *facts.values(), now(),
                   PROCESSING_VERSION]
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:] if c != "imported_at")
         self.conn.execute(f"INSERT INTO stems ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
                           f"ON CONFLICT(id) DO UPDATE SET {updates}", values)
-        self.refresh_search_text(stem.id)
-        if stem.embedding is not None and model_id:
-            self._set_embedding(stem.id, stem.embedding, stem.windows, model_id)
+        self._refresh_documents("p.file_hash = ?", (stem.id,))
 
-    def refresh_search_text(self, stem_id: str) -> None:
-        """Rebuild the lexical search document after a path, tag or category change."""
-        from traum.catalog.migrations import stem_document
+    def refresh_documents(self) -> None:
+        """Rebuild every path's lexical search document (after :data:`DOCUMENT_VERSION` changed)."""
+        with self.transaction():
+            self._refresh_documents("1", ())
+            self.set_meta("document_version", DOCUMENT_VERSION)
 
-        row = self.conn.execute("SELECT path, tags, user_tags, category, category_confidence FROM stems WHERE id = ?",
-                                (stem_id,)).fetchone()
-        if row:
-            text = stem_document(*row)
-            self.conn.execute("UPDATE stems SET search_text = ? WHERE id = ? AND search_text IS NOT ?",
-                              (text, stem_id, text))
+    def _refresh_documents(self, where: str, params: tuple[Any, ...]) -> None:
+        """A present path's document is its words and its stem's tags and sure category; other paths
+        have none, so lexical search never sees a missing or failed file."""
+        rows = self.conn.execute(
+            "SELECT p.id, p.file_path, p.status, p.search_text, s.tags, s.user_tags, s.category, "
+            f"s.category_confidence FROM processing_status p LEFT JOIN stems s ON s.id = p.file_hash WHERE {where}",
+            params).fetchall()
+        for row_id, stored_path, status, old, *stem_fields in rows:
+            text = path_document(from_db(stored_path), *stem_fields) if status in PRESENT else ""
+            if text != old:
+                self.conn.execute("UPDATE processing_status SET search_text = ? WHERE id = ?", (text, row_id))
 
     def _set_embedding(self, stem_id: str, vector: np.ndarray, windows: list[tuple[float, np.ndarray]],
                        model_id: str) -> None:
@@ -226,8 +275,9 @@ class Catalog:
                           "'pending'", (stem_id,))
 
     def _write_outcome(self, o: PathOutcome) -> None:
+        stored = to_db(o.path)
         previous = self.conn.execute("SELECT file_hash, retry_count FROM processing_status WHERE file_path = ?",
-                                     (o.path,)).fetchone()
+                                     (stored,)).fetchone()
         status = o.status
         if status == "indexed" and o.file_hash and self.stem_embedded_with(o.file_hash) is None:
             status = "pending"
@@ -239,17 +289,16 @@ class Catalog:
             "last_attempt = excluded.last_attempt, retry_count = excluded.retry_count, error_message = "
             "excluded.error_message, processing_time = excluded.processing_time, checkpoint_data = "
             "excluded.checkpoint_data, file_size = excluded.file_size, mtime_ns = excluded.mtime_ns",
-            (o.path, o.file_hash, status, now(), retries, o.error, o.processing_time,
+            (stored, o.file_hash, status, now(), retries, o.error, o.processing_time,
              json.dumps(o.checkpoint) if o.checkpoint else None, o.file_size, o.mtime_ns))
+        self._refresh_documents("p.file_path = ?", (stored,))
         if previous and previous["file_hash"] and previous["file_hash"] != o.file_hash:
             self._forget_if_orphaned(previous["file_hash"])
         if o.file_hash and status in PRESENT:
-            moved = self.conn.execute(
+            self.conn.execute(
                 "UPDATE stems SET path = ?, filename = ? WHERE id = ? AND path NOT IN (SELECT file_path FROM "
                 "processing_status WHERE file_hash = ? AND status IN ('indexed', 'pending'))",
-                (o.path, os.path.basename(o.path), o.file_hash, o.file_hash)).rowcount
-            if moved:
-                self.refresh_search_text(o.file_hash)
+                (stored, to_db(os.path.basename(o.path)), o.file_hash, o.file_hash))
 
     def _forget_if_orphaned(self, stem_id: str) -> None:
         """A path's content changed: drop the old stem unless another path still refers to it."""
@@ -263,19 +312,21 @@ class Catalog:
             if paths:
                 self._bump_generation()
             for path in paths:
+                stored = to_db(path)
                 row = self.conn.execute("UPDATE processing_status SET status = 'missing', last_attempt = ? "
-                                        "WHERE file_path = ? RETURNING file_hash", (now(), path)).fetchone()
+                                        "WHERE file_path = ? RETURNING file_hash", (now(), stored)).fetchone()
+                self._refresh_documents("p.file_path = ?", (stored,))
                 if row and row[0]:
-                    self._repoint_stem(row[0], path)
+                    self._repoint_stem(row[0], stored)
         return len(paths)
 
-    def _repoint_stem(self, stem_id: str, gone: str) -> None:
+    def _repoint_stem(self, stem_id: str, gone: str | bytes) -> None:
         alive = self.conn.execute("SELECT file_path FROM processing_status WHERE file_hash = ? AND status IN "
                                   "('indexed', 'pending') ORDER BY file_path LIMIT 1", (stem_id,)).fetchone()
         if alive:
+            name = to_db(os.path.basename(from_db(alive[0])))
             self.conn.execute("UPDATE stems SET path = ?, filename = ? WHERE id = ? AND path = ?",
-                              (alive[0], os.path.basename(alive[0]), stem_id, gone))
-            self.refresh_search_text(stem_id)
+                              (alive[0], name, stem_id, gone))
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -291,7 +342,8 @@ class Catalog:
 
     def stems(self, ids: Iterable[str] | None = None, *, present_only: bool = True) -> list[dict[str, Any]]:
         sql = "SELECT * FROM stems s"
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[Any] = []
         if present_only:
             clauses.append(_PRESENT_SQL)
         if ids is not None:
@@ -365,7 +417,7 @@ class Catalog:
         clean = list(dict.fromkeys(t.strip() for t in tags if t.strip()))
         with self.transaction():
             self.conn.execute("UPDATE stems SET user_tags = ? WHERE id = ?", (json.dumps(clean), stem_id))
-            self.refresh_search_text(stem_id)
+            self._refresh_documents("p.file_hash = ?", (stem_id,))
         return clean
 
     def record_play(self, stem_id: str) -> None:
@@ -373,36 +425,72 @@ class Catalog:
             self.conn.execute("UPDATE stems SET usage_count = usage_count + 1, last_accessed = ? WHERE id = ?",
                               (now(), stem_id))
 
-    def lexical(self, match: str, limit: int = 500) -> list[tuple[str, float]]:
-        """(stem id, BM25 relevance, higher is better) for an FTS5 MATCH expression, present stems only."""
+    def lexical(self, match: str, limit: int = 500) -> list[tuple[str, float, str]]:
+        """(stem id, BM25 relevance (higher is better), the path that matched best) for an FTS5 MATCH
+        expression over the documents of present paths; one entry per stem, best first."""
         # FTS5 stops early on ORDER BY rank LIMIT inside its own query; ranking after the join with
         # the presence check would score every match first (34 → 6 ms per query at 100k samples).
         rows = self.conn.execute(
-            f"SELECT s.id, -m.rank FROM (SELECT rowid, rank FROM stems_fts WHERE stems_fts MATCH ? ORDER BY rank "
-            f"LIMIT ?) m JOIN stems s ON s.rowid = m.rowid WHERE {_PRESENT_SQL} ORDER BY m.rank, s.path",
+            "SELECT p.file_hash, -m.rank, p.file_path FROM (SELECT rowid, rank FROM paths_fts WHERE paths_fts "
+            "MATCH ? ORDER BY rank LIMIT ?) m JOIN processing_status p ON p.id = m.rowid "
+            "WHERE p.status IN ('indexed', 'pending') AND p.file_hash IS NOT NULL ORDER BY m.rank, p.file_path",
             (match, limit))
-        return [(r[0], float(r[1])) for r in rows]
+        best: dict[str, tuple[float, str]] = {}
+        for stem_id, score, stored in rows:
+            best.setdefault(stem_id, (float(score), from_db(stored)))
+        return [(stem_id, score, path) for stem_id, (score, path) in best.items()]
 
     def stem_by_path(self, path: str) -> str | None:
         row = self.conn.execute("SELECT file_hash FROM processing_status WHERE file_path = ? AND status IN "
-                                "('indexed', 'pending')", (path,)).fetchone()
+                                "('indexed', 'pending')", (to_db(path),)).fetchone()
         return row[0] if row else None
 
     def exact_duplicates(self) -> list[list[str]]:
-        rows = self.conn.execute("SELECT group_concat(file_path, char(0)) FROM (SELECT file_hash, file_path FROM "
-                                 "processing_status WHERE status IN ('indexed', 'pending') ORDER BY file_path) "
-                                 "GROUP BY file_hash HAVING count(*) > 1 ORDER BY min(file_path)")
-        return [r[0].split("\0") for r in rows]
+        """Groups of present paths with the same content, each sorted, groups by their first path."""
+        groups: dict[str, list[str]] = {}
+        for stem_id, stored in self.conn.execute("SELECT file_hash, file_path FROM processing_status WHERE status "
+                                                 "IN ('indexed', 'pending') AND file_hash IN (SELECT file_hash FROM "
+                                                 "processing_status WHERE status IN ('indexed', 'pending') "
+                                                 "GROUP BY file_hash HAVING count(*) > 1)"):
+            groups.setdefault(stem_id, []).append(from_db(stored))
+        return sorted((sorted(paths) for paths in groups.values()), key=lambda paths: paths[0])
 
     def failures(self, limit: int = 20) -> list[tuple[str, str, str]]:
         rows = self.conn.execute("SELECT file_path, status, error_message FROM processing_status WHERE status IN "
                                  "('failed', 'skipped') ORDER BY status, file_path LIMIT ?", (limit,))
-        return [(r[0], r[1], r[2]) for r in rows]
+        return [(from_db(r[0]), r[1], r[2]) for r in rows]
 
     def paths_of(self, stem_id: str) -> list[str]:
         rows = self.conn.execute("SELECT file_path FROM processing_status WHERE file_hash = ? AND status IN "
                                  "('indexed', 'pending') ORDER BY file_path", (stem_id,))
-        return [r[0] for r in rows]
+        return [from_db(r[0]) for r in rows]
+
+    def path_embeddings(self) -> tuple[list[str], list[str], np.ndarray]:
+        """(paths, stem ids, vectors), one row per present path of an embedded stem, by path: a file
+        at two paths is two rows with the same vector."""
+        paths, ids, vectors = [], [], []
+        for stored, stem_id, blob in self.conn.execute(
+                "SELECT p.file_path, s.id, s.clap_embedding FROM processing_status p JOIN stems s ON s.id = "
+                "p.file_hash WHERE p.status IN ('indexed', 'pending') AND s.clap_embedding IS NOT NULL "
+                "ORDER BY p.file_path"):
+            paths.append(from_db(stored))
+            ids.append(stem_id)
+            vectors.append(from_blob(blob))
+        matrix = np.vstack(vectors) if vectors else np.zeros((0, 0), dtype=EMBEDDING_DTYPE)
+        return paths, ids, matrix
+
+
+def _check_ours(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse another program's database (Traum must never add its tables to it) and a catalog from a
+    newer Traum, before anything is read or written."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if tables and not set(OWN_TABLES) <= tables:
+        shown = ", ".join(sorted(tables)[:5])
+        raise CatalogError(f"{path} is not a Traum catalog (it holds other tables: {shown}); pass another --db")
+    version, latest = db.schema_version(conn), db.MIGRATIONS[-1][0]
+    if version > latest:
+        raise CatalogError(f"catalog {path} has schema version {version}, newer than this Traum knows ({latest}); "
+                           "upgrade Traum")
 
 
 _PRESENT_SQL = ("EXISTS (SELECT 1 FROM processing_status p WHERE p.file_hash = s.id "
@@ -410,7 +498,8 @@ _PRESENT_SQL = ("EXISTS (SELECT 1 FROM processing_status p WHERE p.file_hash = s
 
 
 def _filter_sql(f: StemFilter) -> tuple[str, list[Any]]:
-    clauses, params = ["1"], []
+    clauses: list[str] = ["1"]
+    params: list[Any] = []
     if f.bpm_spans:
         clauses.append("(" + " OR ".join("s.bpm BETWEEN ? AND ?" for _ in f.bpm_spans) + ")")
         params += [x for span in f.bpm_spans for x in span]
@@ -418,7 +507,8 @@ def _filter_sql(f: StemFilter) -> tuple[str, list[Any]]:
         clauses.append(f"s.key IN ({','.join('?' * len(f.keys))})")
         params += list(f.keys)
     for column, op, value in (("s.category", "=", f.category), ("s.duration", ">=", f.min_duration),
-                              ("s.duration", "<=", f.max_duration)):
+                              ("s.duration", "<=", f.max_duration), ("s.loudness_lufs", ">=", f.min_lufs),
+                              ("s.loudness_lufs", "<=", f.max_lufs)):
         if value is not None:
             clauses.append(f"{column} {op} ?")
             params.append(value)
@@ -452,5 +542,5 @@ def _json_default(value: Any) -> Any:
 def _stem_dict(row: sqlite3.Row) -> dict[str, Any]:
     record = dict(row)
     record.pop("clap_embedding", None)
-    record.pop("search_text", None)
+    record["path"], record["filename"] = from_db(record["path"]), from_db(record["filename"])
     return record

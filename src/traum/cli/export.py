@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -13,7 +13,8 @@ from traum.cli.options import Db
 
 def export(
     output: Annotated[Path, typer.Option("--out", help="File to write.", show_default=False)],
-    format: Annotated[str, typer.Option("--format", help="pkl (the seed's embeddings.pkl), npy or parquet.")] = "pkl",
+    format: Annotated[Optional[str], typer.Option(
+        "--format", help="pkl (the seed's embeddings.pkl), npy or parquet; default: from the --out suffix.")] = None,
     db: Db = None,
 ) -> None:
     """Export embeddings for use elsewhere."""

@@ -189,7 +189,7 @@ class SearchEngine:
         if len(tokens[-1]) >= 3:
             match += f' OR "{tokens[-1]}"*'  # as-you-type: the last word may be unfinished
         found = self.catalog.lexical(match)
-        return {i: s for i, s in found if allowed is None or i in allowed}
+        return {i: s for i, s, _path in found if allowed is None or i in allowed}
 
     def _rank(self, semantic, lexical, category, allowed, k) -> list[Hit]:
         candidates = list(dict.fromkeys(list(semantic) + list(lexical)))
