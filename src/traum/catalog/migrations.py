@@ -181,6 +181,9 @@ def _per_path_documents(conn: sqlite3.Connection) -> None:
         CREATE INDEX idx_status_hash ON processing_status(file_hash, status);
         CREATE VIRTUAL TABLE paths_fts USING fts5(search_text, content='processing_status', content_rowid='id',
                                                   tokenize='unicode61 remove_diacritics 2');
+        -- Every row needs its (empty) entry before triggers mirror changes: a trigger's 'delete' of a
+        -- row the index never had reads as a corrupt external-content table.
+        INSERT INTO paths_fts(paths_fts) VALUES ('rebuild');
         CREATE TRIGGER paths_fts_insert AFTER INSERT ON processing_status BEGIN
             INSERT INTO paths_fts(rowid, search_text) VALUES (new.id, new.search_text);
         END;
