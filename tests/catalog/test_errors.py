@@ -141,3 +141,13 @@ def test_a_querys_own_mistake_stays_a_bug(db):
     conn = connect(db)
     with pytest.raises(sqlite3.OperationalError), sqlite_errors(db):
         conn.execute("SELECT nonsense FROM nowhere")
+
+
+def test_a_corrupt_cache_file_says_to_delete_it(tmp_path):
+    from traum.catalog.db import sqlite_file
+
+    cache = tmp_path / "cache.db"
+    cache.write_bytes(os.urandom(8192))
+    with pytest.raises(CatalogError) as err, sqlite_file(cache, kind="cache"):
+        pass
+    assert "delete it" in _one_line(err) and "--db" not in _one_line(err)

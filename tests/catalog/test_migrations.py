@@ -8,8 +8,7 @@ import json
 import pytest
 
 from tests.catalog.conftest import record, vector
-from traum.catalog import Catalog, StemFilter
-from traum.catalog import documents
+from traum.catalog import Catalog, StemFilter, documents
 from traum.catalog.db import MIGRATIONS, connect, migrate, schema_version
 
 

@@ -33,13 +33,13 @@ def migration(version: int, name: str) -> Callable[[Migration], Migration]:
     return register
 
 
-def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
-    """A connection for one SQLite file (the catalog or a cache): WAL journal, 30 s busy timeout,
-    foreign keys on. ``readonly`` opens through a percent-encoded ``file:`` URI (a folder named
+def connect(path: str | Path, *, readonly: bool = False, kind: str = "catalog") -> sqlite3.Connection:
+    """A connection for one SQLite file (the catalog, or a cache with ``kind="cache"``): WAL journal,
+    30 s busy timeout, foreign keys on; errors about the file are :class:`CatalogError` lines. ``readonly`` opens through a percent-encoded ``file:`` URI (a folder named
     ``#1`` or ``100%`` must not cut the name short) and never creates a file; in a folder it may
     not write to (no ``-shm`` can be made), it falls back to reading the file as immutable."""
     path = Path(path)
-    with sqlite_errors(path):
+    with sqlite_errors(path, kind):
         try:
             if readonly:
                 conn = _open_readonly(path)
@@ -50,7 +50,7 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
                 # NORMAL in WAL mode: a power cut may lose the last commits, never corrupt the file.
                 conn.execute("PRAGMA synchronous = NORMAL")
         except OSError as err:
-            raise CatalogError(f"cannot create {path}: {err.strerror or err}; pass a writable --db") from err
+            raise CatalogError(f"cannot create {path}: {err.strerror or err}; {_elsewhere(kind)}") from err
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -78,19 +78,33 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(file_uri(path, mode="ro", immutable="1"), uri=True, check_same_thread=False)
 
 
-def _what_to_do(path: Path, err: sqlite3.Error) -> str:
+@contextmanager
+def sqlite_file(path: str | Path, *, readonly: bool = False, kind: str = "catalog") -> Iterator[sqlite3.Connection]:
+    """:func:`connect`, closed when the block ends."""
+    conn = connect(path, readonly=readonly, kind=kind)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _elsewhere(kind: str) -> str:
+    return "pass another --db" if kind == "catalog" else f"delete it (the {kind} is rebuilt as needed)"
+
+
+def _what_to_do(path: Path, err: sqlite3.Error, kind: str) -> str:
     text = str(err).lower()
     if "full" in text:
         return f"the disk holding {path} is full: free some space and rerun (work already saved is kept)"
     if "readonly" in text or "read-only" in text or "permission" in text:
-        return f"cannot write {path}: the file or its folder is read-only; allow writing or pass another --db"
+        return f"cannot write {path}: the file or its folder is read-only; allow writing or {_elsewhere(kind)}"
     if "unable to open" in text:
         return f"cannot open {path}: check that it and its folder exist and are readable"
     if "locked" in text or "busy" in text:
         return f"{path} is busy (another Traum has been writing it for 30 s); try again when it is done"
     if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return f"{path} is not a Traum catalog or is damaged: pass the right --db, or move it away to start anew"
-    return f"{path}: {err}"
+        return f"{path} is not a Traum {kind} or is damaged: {_elsewhere(kind)}, or move it away to start anew"
+    return f"{kind} {path}: {err}"
 
 
 #: Errors about the file, the disk or permissions, as opposed to a mistake in a query (a bug).
@@ -99,7 +113,7 @@ _FILE_ERRORS = ("full", "readonly", "read-only", "permission", "unable to open",
 
 
 @contextmanager
-def sqlite_errors(path: str | Path) -> Iterator[None]:
+def sqlite_errors(path: str | Path, kind: str = "catalog") -> Iterator[None]:
     """Turn SQLite's errors about the file (disk full, permissions, corruption, busy) into one
     :class:`CatalogError` line that says what to do; a query's own mistakes stay bugs."""
     try:
@@ -107,7 +121,7 @@ def sqlite_errors(path: str | Path) -> Iterator[None]:
     except sqlite3.Error as err:
         text = str(err).lower()
         if type(err) is sqlite3.DatabaseError or any(kind in text for kind in _FILE_ERRORS):
-            raise CatalogError(_what_to_do(Path(path), err)) from err
+            raise CatalogError(_what_to_do(Path(path), err, kind)) from err
         raise
 
 
