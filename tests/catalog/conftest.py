@@ -40,3 +40,8 @@ def odd_name(tmp_path) -> str:
     target = folder + b"/kick \xe9t\xe9.wav"
     shutil.copy(KICK, target)
     return os.fsdecode(target)
+
+
+def assert_index_in_step(catalog) -> None:
+    """FTS5 checks its index against the documents in processing_status (raises if out of step)."""
+    catalog.conn.execute("INSERT INTO paths_fts(paths_fts, rank) VALUES ('integrity-check', 1)")

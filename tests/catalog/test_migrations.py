@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.catalog.conftest import record, vector
+from tests.catalog.conftest import assert_index_in_step, record, vector
 from traum.catalog import Catalog, StemFilter, documents
 from traum.catalog.db import MIGRATIONS, connect, migrate, schema_version
 
@@ -56,6 +56,7 @@ def test_an_older_populated_catalog_migrates_to_v3(db, version):
         assert hits('"boom" AND "catkick"') == [("k", "/lib/Copies/boom.wav")]
         # One entry per stem: its best-matching path.
         assert hits('"boom" OR "überkick" OR "01"') == [("k", "/lib/Drums/Überkick 01.wav")]
+        assert_index_in_step(catalog)
 
 
 def test_loudness_facts_are_written_and_filtered(db, tmp_path):
@@ -82,6 +83,7 @@ def test_released_migrations_do_not_run_live_document_code(db, monkeypatch):
         raise AssertionError("a migration called live document code")
 
     monkeypatch.setattr(documents, "path_document", broken)
+    monkeypatch.setattr("traum.vocabulary.search_document", broken)
     conn = connect(db)
     assert migrate(conn) == MIGRATIONS[-1][0]
     assert conn.execute("SELECT count(*) FROM paths_fts WHERE paths_fts MATCH 'drums'").fetchone()[0] == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from tests.catalog.conftest import record, vector
+from tests.catalog.conftest import assert_index_in_step, record, vector
 from traum.catalog import Catalog
 from traum.catalog.paths import display, from_db, to_db
 from traum.catalog.store import PathOutcome
@@ -53,3 +53,7 @@ def test_duplicates_missing_and_failures_with_non_utf8_paths(db, odd_name, tmp_p
         assert catalog.paths_of(stem.id) == [twin]
         assert [p for _i, _s, p in catalog.lexical('"kick"')] == []
         assert [p for _i, _s, p in catalog.lexical('"copy"')] == [twin]
+        catalog.set_user_tags(stem.id, ["thump"])
+        catalog.write_batch([], [first])  # the path is back
+        assert [p for _i, _s, p in catalog.lexical('"thump" AND "kick"')] == [odd_name]
+        assert_index_in_step(catalog)

@@ -190,7 +190,8 @@ def _per_path_documents(conn: sqlite3.Connection) -> None:
         CREATE TRIGGER paths_fts_delete AFTER DELETE ON processing_status BEGIN
             INSERT INTO paths_fts(paths_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text);
         END;
-        CREATE TRIGGER paths_fts_update AFTER UPDATE OF search_text ON processing_status BEGIN
+        CREATE TRIGGER paths_fts_update AFTER UPDATE OF search_text ON processing_status
+                WHEN old.search_text IS NOT new.search_text BEGIN
             INSERT INTO paths_fts(paths_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text);
             INSERT INTO paths_fts(rowid, search_text) VALUES (new.id, new.search_text);
         END;

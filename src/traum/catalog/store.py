@@ -251,6 +251,13 @@ class Catalog:
             self._refresh_documents("1", ())
             self.set_meta("document_version", DOCUMENT_VERSION)
 
+    def _document(self, path: str, stem_id: str | None, status: str) -> str:
+        if status not in PRESENT:
+            return ""
+        row = self.conn.execute("SELECT tags, user_tags, category, category_confidence FROM stems WHERE id = ?",
+                                (stem_id,)).fetchone()
+        return path_document(path, *(row or ()))
+
     def _refresh_documents(self, where: str, params: tuple[Any, ...]) -> None:
         """A present path's document is its words and its stem's tags and sure category; other paths
         have none, so lexical search never sees a missing or failed file."""
@@ -282,16 +289,19 @@ class Catalog:
         if status == "indexed" and o.file_hash and self.stem_embedded_with(o.file_hash) is None:
             status = "pending"
         retries = (previous["retry_count"] + 1 if previous else 1) if status == "failed" else 0
+        # The document goes in with the row: the FTS trigger indexes it once, not '' then the words.
         self.conn.execute(
             "INSERT INTO processing_status (file_path, file_hash, status, last_attempt, retry_count, "
-            "error_message, processing_time, checkpoint_data, file_size, mtime_ns) VALUES (?,?,?,?,?,?,?,?,?,?) "
+            "error_message, processing_time, checkpoint_data, file_size, mtime_ns, search_text) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?) "
             "ON CONFLICT(file_path) DO UPDATE SET file_hash = excluded.file_hash, status = excluded.status, "
             "last_attempt = excluded.last_attempt, retry_count = excluded.retry_count, error_message = "
             "excluded.error_message, processing_time = excluded.processing_time, checkpoint_data = "
-            "excluded.checkpoint_data, file_size = excluded.file_size, mtime_ns = excluded.mtime_ns",
+            "excluded.checkpoint_data, file_size = excluded.file_size, mtime_ns = excluded.mtime_ns, "
+            "search_text = excluded.search_text",
             (stored, o.file_hash, status, now(), retries, o.error, o.processing_time,
-             json.dumps(o.checkpoint) if o.checkpoint else None, o.file_size, o.mtime_ns))
-        self._refresh_documents("p.file_path = ?", (stored,))
+             json.dumps(o.checkpoint) if o.checkpoint else None, o.file_size, o.mtime_ns,
+             self._document(o.path, o.file_hash, status)))
         if previous and previous["file_hash"] and previous["file_hash"] != o.file_hash:
             self._forget_if_orphaned(previous["file_hash"])
         if o.file_hash and status in PRESENT:
