@@ -107,8 +107,8 @@ class Catalog:
 
             raise NotFound(f"no catalog at {self.path}; run `traum index FOLDER` first or pass --db")
         if readonly and self.path.is_file() and self.path.stat().st_size == 0:
-            raise CatalogError(f"{self.path} is an empty file, not a catalog yet; run `traum index FOLDER` "
-                               "--db with it, or pass the right --db")
+            raise CatalogError(f"{self.path} is an empty file, not a catalog yet; run `traum index FOLDER --db "
+                               f"{self.path}` to make it one, or pass the right --db")
         if not readonly and self.path.is_file() and self.path.stat().st_size > 0:
             # Look before writing: opening read-write switches the file to WAL, a change to someone
             # else's database.
