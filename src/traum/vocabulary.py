@@ -7,6 +7,7 @@ These functions read that evidence; the acoustic analysis weighs it against the 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 #: Producer taxonomy → words and shorthand that mean it. Whole-word matches; words of 4+ letters
@@ -51,12 +52,35 @@ _PHRASES = {("drum", "loop"): "drum-loop", ("drum", "break"): "drum-loop", ("hi"
 
 _WORD_TO_CATEGORY = {w: c for c, words in CATEGORY_WORDS.items() for w in words}
 _LONG_WORDS = sorted((w for w in _WORD_TO_CATEGORY if len(w) >= 4), key=len, reverse=True)
-_WORD = re.compile(r"[a-z]+|\d+")
+#: Runs of letters (any script; a CJK run is one word, as SQLite FTS5's unicode61 tokenizer keeps it)
+#: or of digits.
+_WORD = re.compile(r"[^\W\d_]+|\d+")
 
 
 def words(text: str) -> list[str]:
-    """Lower-case words, letters split from digits ("breaks125" → breaks, 125; "808bd" → 808, bd)."""
-    return _WORD.findall(text.lower())
+    """Case-folded words without diacritics, letters split from digits ("breaks125" → breaks, 125;
+    "808bd" → 808, bd; "Überkick café" → uberkick, cafe). Folding matches FTS5's ``unicode61
+    remove_diacritics 2``, so a word typed without its accent finds the name written with it."""
+    return _WORD.findall(fold(text))
+
+
+def fold(text: str) -> str:
+    """Case-folded, compatibility-decomposed ("ﬁ" → fi, full-width digits → 0–9), accents dropped from
+    Latin letters only, as unicode61 does: a Japanese voicing mark is part of the letter (プ is not フ)."""
+    out: list[str] = []
+    base = ""
+    for char in unicodedata.normalize("NFKD", text.casefold()):
+        if unicodedata.combining(char):
+            if not _is_latin(base):
+                out.append(char)
+            continue
+        base = char
+        out.append(char)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def _is_latin(char: str) -> bool:
+    return char.isascii() or unicodedata.name(char, "").startswith("LATIN")
 
 
 def categories_in(tokens: Iterable[str]) -> list[str]:
@@ -78,6 +102,11 @@ def _matches(tokens: list[str]) -> list[tuple[str, bool]]:
         if category not in [c for c, _ in found]:
             found.append((category, is_whole))
     return found
+
+
+def phrase_category(first: str, second: str) -> str | None:
+    """The category two words name together ("hi hat" → hihat), else None."""
+    return _PHRASES.get((first, second))
 
 
 def category_of_word(token: str) -> str | None:

@@ -6,15 +6,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from traum.vocabulary import categories_in, normalise_tonic, pitch_class, note_name, words
-from traum.errors import TraumError
+from traum.catalog.filters import StemFilter
+from traum.errors import QueryError
+from traum.vocabulary import categories_in, normalise_tonic, note_name, pitch_class, words
+
+__all__ = ["Query", "QueryError", "parse_quality", "parse_query", "related_keys"]
 
 #: Default tempo tolerance: ±4 %, the width within which a producer calls two tempos "the same".
 BPM_TOLERANCE = 0.04
-
-
-class QueryError(TraumError):
-    pass
 
 
 @dataclass
@@ -32,12 +31,27 @@ class Query:
     min_duration: float | None = None
     max_duration: float | None = None
     loop: bool | None = None
+    #: True: files without quality issues; False: files with some.
+    quality_ok: bool | None = None
+    min_lufs: float | None = None
+    max_lufs: float | None = None
     notes: list[str] = field(default_factory=list)
 
-    @property
-    def has_filters(self) -> bool:
-        return any(v is not None for v in (self.bpm, self.category, self.min_duration, self.max_duration,
-                                           self.loop)) or bool(self.keys)
+    def stem_filter(self) -> StemFilter:
+        """The query's hard conditions, for :meth:`Catalog.select_ids`."""
+        spans: tuple[tuple[float, float], ...] = ()
+        if self.bpm:
+            low, high = self.bpm
+            spans = ((low, high),) + (((low / 2, high / 2), (low * 2, high * 2)) if self.half_double else ())
+        return StemFilter(bpm_spans=spans, keys=tuple(self.keys), category=self.category,
+                          min_duration=self.min_duration, max_duration=self.max_duration, loop=self.loop,
+                          quality_ok=self.quality_ok, min_lufs=self.min_lufs, max_lufs=self.max_lufs)
+
+    def facts(self) -> dict[str, object]:
+        """The hard conditions as shown by ``--explain``."""
+        return {"bpm": self.bpm, "keys": self.keys, "category": self.category, "min_duration": self.min_duration,
+                "max_duration": self.max_duration, "loop": self.loop, "quality_ok": self.quality_ok,
+                "min_lufs": self.min_lufs, "max_lufs": self.max_lufs}
 
 
 _BPM_RANGE = re.compile(r"(?<![\w.])(\d{2,3})\s*(?:-|–|to)\s*(\d{2,3})\s*bpm\b", re.I)
@@ -52,7 +66,8 @@ _LOOP = re.compile(r"\bloops?\b", re.I)
 
 def parse_query(raw: str, *, bpm: str | None = None, key: str | None = None, category: str | None = None,
                 min_duration: float | None = None, max_duration: float | None = None, loop: bool | None = None,
-                half_double: bool = False, compatible_keys: bool = False) -> Query:
+                half_double: bool = False, compatible_keys: bool = False, quality_ok: bool | None = None,
+                min_lufs: float | None = None, max_lufs: float | None = None) -> Query:
     text = raw
     query = Query(raw=raw, text=raw, half_double=half_double)
     text = _take_bpm(text, query)
@@ -70,7 +85,18 @@ def parse_query(raw: str, *, bpm: str | None = None, key: str | None = None, cat
     if query.text_categories:
         query.notes.append(f"category words: {', '.join(query.text_categories)} (ranked first, not a filter)")
     _apply_flags(query, bpm, key, category, min_duration, max_duration, loop, compatible_keys)
+    query.quality_ok, query.min_lufs, query.max_lufs = quality_ok, min_lufs, max_lufs
     return query
+
+
+def parse_quality(value: str | None) -> bool | None:
+    """``--quality ok|issues`` → the ``quality_ok`` filter."""
+    if value is None or value == "":
+        return None
+    choice = {"ok": True, "issues": False}.get(value.strip().lower())
+    if choice is None:
+        raise QueryError(f"unknown quality {value!r}; choose ok (no issues) or issues")
+    return choice
 
 
 def _take_bpm(text: str, query: Query) -> str:
@@ -132,7 +158,8 @@ def _take_duration(text: str, query: Query) -> str:
     return text
 
 
-def _apply_flags(query: Query, bpm, key, category, min_duration, max_duration, loop, compatible) -> None:
+def _apply_flags(query: Query, bpm: str | None, key: str | None, category: str | None, min_duration: float | None,
+                 max_duration: float | None, loop: bool | None, compatible: bool) -> None:
     from traum.vocabulary import CATEGORIES
 
     if bpm:
