@@ -3,7 +3,14 @@ import csv
 import pytest
 
 from tests.helpers import CORPUS
-from traum.vocabulary import bpm_from_name, categories_in, category_from_path, key_from_name, search_document, words
+from traum.vocabulary import (
+    bpm_from_name,
+    categories_in,
+    category_from_path,
+    key_from_name,
+    search_document,
+    words,
+)
 
 
 @pytest.mark.parametrize("path, category", [
@@ -16,7 +23,8 @@ def test_producer_shorthand(path, category):
 
 
 def test_corpus_folders_are_mostly_right_from_names_alone():
-    labels = {r["folder"]: r["category"] for r in csv.DictReader(open(CORPUS / "labels.csv"))}
+    with open(CORPUS / "labels.csv") as f:
+        labels = {r["folder"]: r["category"] for r in csv.DictReader(f)}
     right = total = 0
     for folder, category in labels.items():
         for path in (CORPUS / folder).iterdir():

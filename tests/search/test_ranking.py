@@ -101,7 +101,7 @@ def test_name_match_is_relative_to_a_perfect_match(query, path, score):
 def test_hits_show_the_path_that_matched(catalog, tmp_path, library):
     # A second copy of an 808 file under a new name: one content, two paths. Lexical rows name the
     # path that matched (3-tuples from the catalog); with 2-tuples the stem's own path is shown.
-    some = sorted((library / "sn").iterdir())[0]
+    some = min((library / "sn").iterdir())
     copy_dir = library / "zzcopies"
     copy_dir.mkdir(exist_ok=True)
     shutil.copy(some, copy_dir / "rimshot_special.wav")

@@ -266,7 +266,7 @@ class SearchEngine:
         found: dict[str, tuple[float, str | None]] = {}
         for row in self.catalog.lexical(match):
             stem_id, score = row[0], float(row[1])
-            path = row[2] if len(row) > 2 else None  # type: ignore[misc]  # per-path rows (catalog v3)
+            path = row[2] if len(row) > 2 else None  # per-path rows (catalog v3) name the matched path
             if (allowed is None or stem_id in allowed) and (stem_id not in found or score > found[stem_id][0]):
                 found[stem_id] = (score, path)
         return found
@@ -392,7 +392,7 @@ def _near_groups(ids: list[str], matrix: np.ndarray, threshold: float) -> list[l
             me = ids[start + row]
             for score, other in zip(srow.tolist(), frow, strict=True):
                 if other != me and score >= threshold:
-                    parent[root(other)] = root(me)
+                    parent[root(str(other))] = root(me)
     groups: dict[str, list[str]] = {}
     for i in ids:
         groups.setdefault(root(i), []).append(i)
@@ -400,7 +400,7 @@ def _near_groups(ids: list[str], matrix: np.ndarray, threshold: float) -> list[l
 
 
 def _stem_of(entry: Any) -> str:
-    return entry[0] if isinstance(entry, tuple) else entry
+    return str(entry[0] if isinstance(entry, tuple) else entry)
 
 
 def _json_list(value: Any) -> list[str]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from traum.vocabulary import category_of_word, phrase_category, words
 
@@ -77,7 +78,7 @@ def _covers(term: Term, present: set[str], categories: set[str]) -> bool:
 
 def _categories(part: Sequence[str]) -> set[str]:
     found = {c for w in part if (c := category_of_word(w))}
-    found |= {c for a, b in zip(part, part[1:], strict=False) if (c := phrase_category(a, b))}
+    found |= {c for a, b in pairwise(part) if (c := phrase_category(a, b))}
     return found
 
 

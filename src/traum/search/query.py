@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 
 from traum.catalog.filters import StemFilter
 from traum.errors import QueryError
-from traum.vocabulary import categories_in, normalise_tonic, note_name, pitch_class, words
+from traum.vocabulary import (
+    categories_in,
+    normalise_tonic,
+    note_name,
+    pitch_class,
+    words,
+)
 
 __all__ = ["Query", "QueryError", "parse_quality", "parse_query", "related_keys"]
 
@@ -54,14 +60,14 @@ class Query:
                 "min_lufs": self.min_lufs, "max_lufs": self.max_lufs}
 
 
-_BPM_RANGE = re.compile(r"(?<![\w.])(\d{2,3})\s*(?:-|–|to)\s*(\d{2,3})\s*bpm\b", re.I)
-_BPM = re.compile(r"(?<![\w.])(\d{2,3}(?:\.\d+)?)\s*bpm\b|\bbpm\s*(\d{2,3}(?:\.\d+)?)(?![\w.])", re.I)
+_BPM_RANGE = re.compile(r"(?<![\w.])(\d{2,3})\s*(?:-|–|to)\s*(\d{2,3})\s*bpm\b", re.IGNORECASE)
+_BPM = re.compile(r"(?<![\w.])(\d{2,3}(?:\.\d+)?)\s*bpm\b|\bbpm\s*(\d{2,3}(?:\.\d+)?)(?![\w.])", re.IGNORECASE)
 _KEY = re.compile(r"(?:\bin\s+)?(?<![\w#])([A-Ga-g])\s?(#|b|sharp|flat)?\s?(major|minor|maj|min|m)(?![\w#])"
-                  r"|\bin\s+([A-G])(#|b)?(?![\w#])", re.I)
-_SHORTER = re.compile(r"\b(?:under|shorter than|less than|<|max)\s*(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b", re.I)
-_LONGER = re.compile(r"\b(?:over|longer than|more than|>|min)\s*(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b", re.I)
-_ONE_SHOT = re.compile(r"\b(?:one[\s-]?shots?|oneshots?|single hits?)\b", re.I)
-_LOOP = re.compile(r"\bloops?\b", re.I)
+                  r"|\bin\s+([A-G])(#|b)?(?![\w#])", re.IGNORECASE)
+_SHORTER = re.compile(r"\b(?:under|shorter than|less than|<|max)\s*(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b", re.IGNORECASE)
+_LONGER = re.compile(r"\b(?:over|longer than|more than|>|min)\s*(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b", re.IGNORECASE)
+_ONE_SHOT = re.compile(r"\b(?:one[\s-]?shots?|oneshots?|single hits?)\b", re.IGNORECASE)
+_LOOP = re.compile(r"\bloops?\b", re.IGNORECASE)
 
 
 def parse_query(raw: str, *, bpm: str | None = None, key: str | None = None, category: str | None = None,
@@ -77,7 +83,7 @@ def parse_query(raw: str, *, bpm: str | None = None, key: str | None = None, cat
         query.loop = False
         text = _ONE_SHOT.sub(" ", text)
         query.notes.append("one-shots only")
-    elif _LOOP.search(text) and not re.search(r"\bdrum\s+loops?\b", text, re.I):
+    elif _LOOP.search(text) and not re.search(r"\bdrum\s+loops?\b", text, re.IGNORECASE):
         query.loop = True
         query.notes.append("loops only")
     query.text = " ".join(text.split())

@@ -28,6 +28,16 @@ EXACT_LIMIT = 50_000
 EXACT_SUBSET = 20_000
 NPROBE = 24
 
+#: (scores, ids) per query row, best first.
+Neighbours = tuple[np.ndarray, list[list[Hashable]]]
+
+
+def _faiss() -> Any:
+    """FAISS, imported when first needed (its type stubs disagree with its Python API)."""
+    import faiss
+
+    return faiss
+
 
 class VectorIndex:
     def __init__(self, dim: int = 512, *, exact_limit: int = EXACT_LIMIT, nprobe: int = NPROBE) -> None:
@@ -86,7 +96,7 @@ class VectorIndex:
             self._ids[row] = None
         self._free.extend(rows)
         if self._faiss is not None:
-            import faiss
+            faiss = _faiss()
 
             ids64 = np.asarray(rows, dtype=np.int64)
             self._faiss.remove_ids(faiss.IDSelectorArray(len(ids64), faiss.swig_ptr(ids64)))
@@ -112,7 +122,7 @@ class VectorIndex:
         self._vectors[rows] = vectors.astype(self._vectors.dtype)
 
     def _build_faiss(self) -> None:
-        import faiss
+        faiss = _faiss()
 
         live = np.array(sorted(self._rows.values()), dtype=np.int64)
         data = np.ascontiguousarray(self._vectors[live], dtype=np.float32)
@@ -137,14 +147,14 @@ class VectorIndex:
         """Bytes held for vectors (exact store or FAISS lists, codes and ids)."""
         if self._faiss is None:
             return int(self._vectors.nbytes)
-        import faiss
+        faiss = _faiss()
 
         return int(faiss.serialize_index(self._faiss).nbytes)
 
     # -- search --------------------------------------------------------------------------------------
 
     def search(self, queries: np.ndarray, k: int, allowed: Iterable[Hashable] | None = None
-               ) -> tuple[np.ndarray, list[list[Hashable]]]:
+               ) -> Neighbours:
         """Top-``k`` by inner product for each row of ``queries`` (2-D float32) → (scores, ids)."""
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
         rows = None
@@ -156,7 +166,7 @@ class VectorIndex:
             return self._exact(queries, k, rows)
         return self._approximate(queries, k, rows)
 
-    def _exact(self, queries: np.ndarray, k: int, rows: np.ndarray | None):
+    def _exact(self, queries: np.ndarray, k: int, rows: np.ndarray | None) -> Neighbours:
         if rows is None:
             rows = np.array(sorted(self._rows.values()), dtype=np.int64) if self._free else None
         if self._faiss is not None:
@@ -170,8 +180,8 @@ class VectorIndex:
         labels = top if rows is None else rows[top]
         return np.take_along_axis(scores, top, 1), [[self._ids[r] for r in row] for row in labels]
 
-    def _approximate(self, queries: np.ndarray, k: int, rows: np.ndarray | None):
-        import faiss
+    def _approximate(self, queries: np.ndarray, k: int, rows: np.ndarray | None) -> Neighbours:
+        faiss = _faiss()
 
         params = None
         if rows is not None:
@@ -185,7 +195,7 @@ class VectorIndex:
     # -- persistence ---------------------------------------------------------------------------------
 
     def save(self, path: str | Path) -> None:
-        import faiss
+        faiss = _faiss()
 
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
@@ -199,7 +209,7 @@ class VectorIndex:
 
     @classmethod
     def load(cls, path: str | Path) -> VectorIndex:
-        import faiss
+        faiss = _faiss()
 
         path = Path(path)
         meta = json.loads((path / "ids.json").read_text())
