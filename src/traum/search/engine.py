@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -106,8 +107,9 @@ class SearchEngine:
         self.exact_limit = exact_limit
         self._index: VectorIndex | None = None
         self._entries: dict[str, list[Any]] = {}
-        #: Stem id → id of the model its vectors in the index come from.
+        #: Stem id → id of the model its vectors in the index come from, and stems per model.
         self._model_of: dict[str, str] = {}
+        self._tally: Counter[str] = Counter()
         self._generation = -1
         self._lock = threading.Lock()
         self._texts: TextEmbeddingCache | None = None
@@ -180,6 +182,7 @@ class SearchEngine:
                 vectors += [v for _, v in windows] or [pooled]
             if ids:
                 index.add(ids, np.stack(vectors))
+        self._tally = Counter(self._model_of.values())
         if stale or new:
             log.info("vector index synced: +%d −%d stems, %d entries", len(new), len(stale), len(index))
 
@@ -197,7 +200,7 @@ class SearchEngine:
 
     def _stems_of_model(self, model_id: str) -> set[str] | None:
         """Stems whose vectors share ``model_id``'s space; None when that is all of them."""
-        if all(m == model_id for m in self._model_of.values()):
+        if self._tally[model_id] == len(self._model_of):
             return None
         return {stem for stem, m in self._model_of.items() if m == model_id}
 
