@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import CORPUS, table  # noqa: E402
+from common import CORPUS, table
 
 QUERIES = {"kick": "kick", "snare": "snare", "hi-hat": "hihat", "clap": "clap", "drum loop": "drum-loop",
            "bass": "bass", "pad": "pad", "speech": "speech", "birds": "field-recording", "noise": "noise"}
@@ -31,7 +31,8 @@ def main() -> None:
     from traum.pipeline import IndexOptions, run_index
     from traum.search import SearchEngine
 
-    labels = {r["folder"]: r["category"] for r in csv.DictReader(open(args.library / "labels.csv"))}
+    with open(args.library / "labels.csv") as f:
+        labels = {r["folder"]: r["category"] for r in csv.DictReader(f)}
     db = Path(tempfile.mkdtemp()) / "relevance.db"
     with Catalog(db) as catalog:
         run_index([args.library], catalog, IndexOptions(model=args.model or "none/none", cache=False))

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import full_size_model, table  # noqa: E402
-from search import clustered  # noqa: E402
+from common import full_size_model, table
+from search import clustered
 
 FOLDERS = ["Kicks", "Snares", "Hats", "Claps", "Loops/Drums", "Bass", "Pads", "Vox", "FX", "Field"]
 QUERIES = ["punchy kick", "dusty snare 90 bpm", "open hat", "bright analog pad in F minor", "bass 125 bpm",

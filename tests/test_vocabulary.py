@@ -3,7 +3,14 @@ import csv
 import pytest
 
 from tests.helpers import CORPUS
-from traum.vocabulary import bpm_from_name, categories_in, category_from_path, key_from_name, search_document, words
+from traum.vocabulary import (
+    bpm_from_name,
+    categories_in,
+    category_from_path,
+    key_from_name,
+    search_document,
+    words,
+)
 
 
 @pytest.mark.parametrize("path, category", [
@@ -16,7 +23,8 @@ def test_producer_shorthand(path, category):
 
 
 def test_corpus_folders_are_mostly_right_from_names_alone():
-    labels = {r["folder"]: r["category"] for r in csv.DictReader(open(CORPUS / "labels.csv"))}
+    with open(CORPUS / "labels.csv") as f:
+        labels = {r["folder"]: r["category"] for r in csv.DictReader(f)}
     right = total = 0
     for folder, category in labels.items():
         for path in (CORPUS / folder).iterdir():
@@ -58,3 +66,36 @@ def test_hash_like_names_say_nothing(path):
 def test_short_kit_names_still_count():
     assert category_from_path("/x/bd/BT0A0A7.wav")[0] == "kick"
     assert category_from_path("/x/kit/hh27.wav")[0] == "hihat"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Überkick café 909", ["uberkick", "cafe", "909"]),
+    ("breaks125 808bd", ["breaks", "125", "808", "bd"]),
+    ("ÉCLAT_Señor-Straße", ["eclat", "senor", "strasse"]),
+    ("ﬁlter ２３", ["filter", "23"]),                       # compatibility forms
+    ("サンプル音 kick_キック", ["サンプル音", "kick", "キック"]),  # a CJK run is one word; プ keeps its mark
+])
+def test_words_are_unicode_aware_and_fold_accents(text, expected):
+    assert words(text) == expected
+
+
+def test_non_ascii_names_are_found_by_search(tmp_path):
+    import shutil
+
+    from tests.helpers import DIRT
+    from traum.catalog import Catalog
+    from traum.pipeline import IndexOptions, run_index
+    from traum.search import SearchEngine
+
+    library = tmp_path / "Bibliothèque"
+    library.mkdir()
+    shutil.copy(DIRT / "bd" / "BT0A0A7.wav", library / "Überkick.wav")
+    shutil.copy(DIRT / "sn" / "ST0T0S0.wav", library / "café snare.wav")
+    shutil.copy(DIRT / "hh" / "000_hh3closedhh.wav", library / "ハイハット.wav")
+    with Catalog(tmp_path / "c.db") as catalog:
+        run_index([library], catalog, IndexOptions(model="none/none", cache=False, analyse=False))
+        engine = SearchEngine(catalog)
+        for query, name in [("uberkick", "Überkick.wav"), ("Überkick", "Überkick.wav"), ("café", "café snare.wav"),
+                            ("cafe", "café snare.wav"), ("ハイハット", "ハイハット.wav")]:
+            hits = engine.search(query, k=3).hits
+            assert hits and hits[0].path.endswith(name), query

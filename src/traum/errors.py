@@ -41,3 +41,10 @@ class TransientAudioError(AudioError):
 
 class NotFound(TraumError):
     """A path, id or file the user named does not exist."""
+
+
+class QueryError(TraumError):
+    """A search query or flag that cannot be read (a bad key, tempo or category): a usage error."""
+
+    #: Usage errors exit with 2, like grep.
+    exit_code = 2

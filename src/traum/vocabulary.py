@@ -7,7 +7,9 @@ These functions read that evidence; the acoustic analysis weighs it against the 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
+from itertools import pairwise
 
 #: Producer taxonomy → words and shorthand that mean it. Whole-word matches; words of 4+ letters
 #: also match inside compounds ("clubkick", "linnhats", "padlong").
@@ -51,12 +53,35 @@ _PHRASES = {("drum", "loop"): "drum-loop", ("drum", "break"): "drum-loop", ("hi"
 
 _WORD_TO_CATEGORY = {w: c for c, words in CATEGORY_WORDS.items() for w in words}
 _LONG_WORDS = sorted((w for w in _WORD_TO_CATEGORY if len(w) >= 4), key=len, reverse=True)
-_WORD = re.compile(r"[a-z]+|\d+")
+#: Runs of letters (any script; a CJK run is one word, as SQLite FTS5's unicode61 tokenizer keeps it)
+#: or of digits.
+_WORD = re.compile(r"[^\W\d_]+|\d+")
 
 
 def words(text: str) -> list[str]:
-    """Lower-case words, letters split from digits ("breaks125" → breaks, 125; "808bd" → 808, bd)."""
-    return _WORD.findall(text.lower())
+    """Case-folded words without diacritics, letters split from digits ("breaks125" → breaks, 125;
+    "808bd" → 808, bd; "Überkick café" → uberkick, cafe). Folding matches FTS5's ``unicode61
+    remove_diacritics 2``, so a word typed without its accent finds the name written with it."""
+    return _WORD.findall(fold(text))
+
+
+def fold(text: str) -> str:
+    """Case-folded, compatibility-decomposed ("ﬁ" → fi, full-width digits → 0–9), accents dropped from
+    Latin letters only, as unicode61 does: a Japanese voicing mark is part of the letter (プ is not フ)."""
+    out: list[str] = []
+    base = ""
+    for char in unicodedata.normalize("NFKD", text.casefold()):
+        if unicodedata.combining(char):
+            if not _is_latin(base):
+                out.append(char)
+            continue
+        base = char
+        out.append(char)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def _is_latin(char: str) -> bool:
+    return char.isascii() or unicodedata.name(char, "").startswith("LATIN")
 
 
 def categories_in(tokens: Iterable[str]) -> list[str]:
@@ -68,7 +93,7 @@ def categories_in(tokens: Iterable[str]) -> list[str]:
 def _matches(tokens: list[str]) -> list[tuple[str, bool]]:
     whole, partial = [], []
     for i, token in enumerate(tokens):
-        category = _PHRASES.get(tuple(tokens[i:i + 2])) or _WORD_TO_CATEGORY.get(token)
+        category = (_PHRASES.get((token, tokens[i + 1])) if i + 1 < len(tokens) else None) or _WORD_TO_CATEGORY.get(token)
         if category:
             whole.append(category)
         elif (category := category_of_word(token)) is not None:
@@ -78,6 +103,11 @@ def _matches(tokens: list[str]) -> list[tuple[str, bool]]:
         if category not in [c for c, _ in found]:
             found.append((category, is_whole))
     return found
+
+
+def phrase_category(first: str, second: str) -> str | None:
+    """The category two words name together ("hi hat" → hihat), else None."""
+    return _PHRASES.get((first, second))
 
 
 def category_of_word(token: str) -> str | None:
@@ -99,9 +129,9 @@ _CHUNK = re.compile(r"[a-z0-9]+")
 def without_ids(text: str) -> str:
     """``text`` without hash- or uuid-like chunks ("3bd7c0e5a1", "tmpk3x9q2f"): split into words they
     yield shorthand by chance ("bd" = kick), and a renamed file must not get a category from noise."""
-    def keep(match: re.Match) -> str:
+    def keep(match: re.Match[str]) -> str:
         chunk = match.group(0)
-        flips = sum(a.isdigit() != b.isdigit() for a, b in zip(chunk, chunk[1:]))
+        flips = sum(a.isdigit() != b.isdigit() for a, b in pairwise(chunk))
         return " " if len(chunk) >= 8 and flips >= 3 else chunk
     return _CHUNK.sub(keep, text.lower())
 
@@ -129,10 +159,10 @@ def category_token(category: str) -> str:
 
 
 _BPM_PATTERNS = [
-    re.compile(r"(?<!\d)(\d{2,3}(?:\.\d+)?)\s*-?\s*bpm", re.I),
-    re.compile(r"bpm\s*-?\s*(\d{2,3}(?:\.\d+)?)(?!\d)", re.I),
+    re.compile(r"(?<!\d)(\d{2,3}(?:\.\d+)?)\s*-?\s*bpm", re.IGNORECASE),
+    re.compile(r"bpm\s*-?\s*(\d{2,3}(?:\.\d+)?)(?!\d)", re.IGNORECASE),
     _BARE_NUMBER := re.compile(r"(?:^|[_\-\s])(\d{2,3})(?:[_\-\s]|$)"),
-    re.compile(r"(?:break|breaks|loop|beat|groove)s?(\d{2,3})(?!\d)", re.I),
+    re.compile(r"(?:break|breaks|loop|beat|groove)s?(\d{2,3})(?!\d)", re.IGNORECASE),
 ]
 
 
@@ -159,7 +189,7 @@ _KEY = re.compile(r"(?:^|[_\-\s(])([A-G])([#b]|sharp|flat)?\s?(maj(?:or)?|min(?:
 def key_from_name(path: str) -> tuple[str, str] | None:
     """A key written in a file name ("Am", "F#min", "Cmaj", "in F sharp minor") as (tonic, mode)."""
     name = re.split(r"[\\/]", path)[-1].rsplit(".", 1)[0]
-    spelled = re.search(r"(?:^|[^a-z])([A-G])[ _-]?(sharp|flat)?[ _-]?(major|minor)(?![a-z])", name, re.I)
+    spelled = re.search(r"(?:^|[^a-z])([A-G])[ _-]?(sharp|flat)?[ _-]?(major|minor)(?![a-z])", name, re.IGNORECASE)
     if spelled:
         tonic = spelled.group(1).upper() + {"sharp": "#", "flat": "b"}.get((spelled.group(2) or "").lower(), "")
         return normalise_tonic(tonic), spelled.group(3).lower()

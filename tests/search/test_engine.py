@@ -103,5 +103,5 @@ def test_vector_index_follows_the_catalog_incrementally(catalog, tiny_model, tmp
 def test_duplicates(catalog):
     groups = SearchEngine(catalog).duplicates(threshold=0.99999)
     assert isinstance(groups["exact"], list) and isinstance(groups["near"], list)
-    ids, matrix = catalog.embeddings()
+    _ids, matrix = catalog.embeddings()
     assert np.allclose(np.linalg.norm(matrix, axis=1), 1, atol=1e-5)

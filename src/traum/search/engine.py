@@ -1,38 +1,57 @@
-"""Ranking: CLAP cosine blended with lexical relevance and the category asked for, under filters.
+"""Ranking: CLAP cosine blended with name matching and the category asked for, under filters.
 
-Weights (documented in docs/search.md, chosen with benchmarks/relevance.py):
-- with a model: 0.50 semantic + 0.20 lexical + 0.30 category;
-- without one: 0.50 lexical + 0.50 category.
-Each signal is scaled to [0, 1] over the candidates of the query, so weights compare like with like.
+Every signal is on an absolute scale, so a weak best candidate stays weak (docs/search.md):
+- semantic: cosine mapped linearly from SEMANTIC_FLOOR (0) to SEMANTIC_CEIL (1), clamped;
+- lexical: :func:`traum.search.lexical.name_match` (1 = the query is exactly a folder's or the file's name);
+- category: the catalogued category's confidence when it is the category the query names.
+Weights: with a model 0.40 semantic + 0.40 lexical + 0.20 category; without one 0.50 + 0.50 for
+lexical and category.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import threading
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from traum.vocabulary import categories_in, category_token, words
 from traum.catalog import Catalog
 from traum.catalog.filters import StemFilter
 from traum.embedding.base import EmbeddingModel
+from traum.search.lexical import name_match, name_parts, query_terms
 from traum.search.query import Query, parse_query
-from traum.search.vector_index import VectorIndex
+from traum.search.vector_index import EXACT_LIMIT, VectorIndex
+from traum.vocabulary import categories_in, category_token, words
+
+if TYPE_CHECKING:
+    from traum.search.text_cache import TextEmbeddingCache
 
 log = logging.getLogger(__name__)
 
-WEIGHTS_MODEL = {"semantic": 0.50, "lexical": 0.20, "category": 0.30}
+WEIGHTS_MODEL = {"semantic": 0.40, "lexical": 0.40, "category": 0.20}
 WEIGHTS_NAMES = {"semantic": 0.0, "lexical": 0.50, "category": 0.50}
+#: CLAP text–audio cosine → semantic score: at or below the floor no evidence (unrelated pairs sit
+#: around 0.0–0.1 with LAION-CLAP), at or above the ceiling as sure as CLAP gets (0.4–0.5 for a
+#: caption that fits). Linear in between.
+SEMANTIC_FLOOR = 0.10
+SEMANTIC_CEIL = 0.45
 #: Without a model, results scoring under this share of the best are left out.
 NAMES_CUTOFF = 0.25
 #: Cosine at or above which two different files count as near-duplicates (docs/search.md).
 NEAR_DUPLICATE = 0.98
+#: Saved-index provenance format; an index saved without it (or another) is rebuilt from the catalog.
+PROVENANCE = 1
+
+#: {stem id: (cosine, offset of the best window or None)}
+Nearest = dict[str, tuple[float, float | None]]
 
 
 @dataclass
@@ -43,6 +62,11 @@ class Hit:
     score: float
     duration: float | None
     extra: dict[str, Any] = field(default_factory=dict)
+    user_rating: int | None = None
+    user_tags: list[str] = field(default_factory=list)
+    loudness_lufs: float | None = None
+    quality_ok: bool | None = None
+    quality_issues: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -53,7 +77,7 @@ class Hit:
 @dataclass
 class SearchResult:
     hits: list[Hit]
-    #: "hybrid" (model + names) or "names" (no model).
+    #: "hybrid" (model + names), "names" (no model) or "similar".
     mode: str
     notice: str | None = None
     query: Query | None = None
@@ -61,25 +85,34 @@ class SearchResult:
     def explain(self) -> dict[str, Any]:
         q = self.query
         return {"mode": self.mode, "semantic_text": q.text if q else None, "notes": q.notes if q else [],
-                "filters": {"bpm": q.bpm, "keys": q.keys, "category": q.category, "min_duration": q.min_duration,
-                            "max_duration": q.max_duration, "loop": q.loop} if q else {},
-                "weights": WEIGHTS_MODEL if self.mode == "hybrid" else WEIGHTS_NAMES}
+                "filters": q.facts() if q else {},
+                "weights": WEIGHTS_MODEL if self.mode == "hybrid" else WEIGHTS_NAMES,
+                "semantic_scale": {"floor": SEMANTIC_FLOOR, "ceil": SEMANTIC_CEIL},
+                "hits": [{"path": h.path, "score": h.score, **h.extra.get("components", {})} for h in self.hits]}
 
 
 class SearchEngine:
-    """Searches one catalog; keeps its vector index in memory and on disk next to the catalog."""
+    """Searches one catalog; keeps its vector index in memory and on disk next to the catalog.
+
+    The catalog is the one source of truth for vectors: the saved index records which model made
+    each stem's vectors and the catalog generation it was synced at, and follows the catalog on any
+    difference (a stem re-embedded by another model is replaced, not kept)."""
 
     def __init__(self, catalog: Catalog, model: EmbeddingModel | None = None, *, notice: str | None = None,
-                 index_dir: Path | None = None) -> None:
+                 index_dir: Path | None = None, exact_limit: int = EXACT_LIMIT) -> None:
         self.catalog = catalog
         self.model = model
         self.notice = notice
         self.index_dir = index_dir or Path(str(catalog.path) + ".vectors")
+        self.exact_limit = exact_limit
         self._index: VectorIndex | None = None
         self._entries: dict[str, list[Any]] = {}
+        #: Stem id → id of the model its vectors in the index come from, and stems per model.
+        self._model_of: dict[str, str] = {}
+        self._tally: Counter[str] = Counter()
         self._generation = -1
         self._lock = threading.Lock()
-        self._texts = None
+        self._texts: TextEmbeddingCache | None = None
         if model is not None:
             from traum.search.text_cache import TextEmbeddingCache
             from traum.settings import cache_dir
@@ -92,86 +125,130 @@ class SearchEngine:
         with self._lock:
             generation = self.catalog.generation
             if self._index is None:
-                self._index = self._load_saved()
+                self._index = self._load_saved(generation)
             if generation != self._generation:
-                self._sync()
+                self._sync(self._index)
                 self._generation = generation
-                self._save()
+                self._save(self._index)
             return self._index
 
-    def _load_saved(self) -> VectorIndex:
+    def _load_saved(self, generation: int) -> VectorIndex:
+        fresh = VectorIndex(512, exact_limit=self.exact_limit)
         try:
             index = VectorIndex.load(self.index_dir)
         except (OSError, ValueError, KeyError, RuntimeError):
-            return VectorIndex(512)
-        for entry in index._rows:
-            self._entries.setdefault(_stem_of(entry), []).append(entry)
+            return fresh
+        meta = index.meta
+        # A generation ahead of the catalog's means another catalog now lives at this path.
+        if meta.get("provenance") != PROVENANCE or meta.get("generation", generation + 1) > generation:
+            log.info("saved vector index has no provenance or belongs to another catalog: rebuilding")
+            return fresh
+        others = {stem: model for model, stems in meta.get("other_models", {}).items() for stem in stems}
+        for entry in index.ids():
+            stem = _stem_of(entry)
+            self._entries.setdefault(stem, []).append(entry)
+            self._model_of[stem] = others.get(stem, meta.get("model", ""))
+        index.exact_limit = self.exact_limit
         return index
 
-    def _sync(self) -> None:
-        """Add what the catalog has and the index lacks, drop what the catalog no longer has."""
-        wanted = self.catalog.embedded_ids()
-        have = set(self._entries)
-        gone = have - wanted
-        for stem_id in gone:
-            self._index.remove(self._entries.pop(stem_id))
-        new = list(wanted - have)
+    def _catalog_models(self) -> dict[str, str]:
+        """Model id of every present, embedded stem's vectors, as the catalog has them now."""
+        embedded = self.catalog.embedded_ids()
+        models = list(self.catalog.embedding_models())
+        if len(models) <= 1:
+            return dict.fromkeys(embedded, models[0] if models else "")
+        out: dict[str, str] = {}
+        for model in models:
+            lacking = {stem for stem, _path in self.catalog.pending_stems(model)}
+            out.update(dict.fromkeys(embedded - lacking, model))
+        return out
+
+    def _sync(self, index: VectorIndex) -> None:
+        """Drop what the catalog no longer has or has from another model; add what the index lacks."""
+        wanted = self._catalog_models()
+        stale = [stem for stem, model in self._model_of.items() if wanted.get(stem) != model]
+        for stem in stale:
+            index.remove(self._entries.pop(stem))
+            del self._model_of[stem]
+        new = [stem for stem in wanted if stem not in self._model_of]
         for start in range(0, len(new), 5000):
-            ids, vectors = [], []
-            for stem_id, (pooled, windows) in self.catalog.vectors(new[start:start + 5000]).items():
-                entries = [(stem_id, round(o, 3)) for o, _ in windows] or [stem_id]
-                self._entries[stem_id] = entries
+            ids: list[Any] = []
+            vectors: list[np.ndarray] = []
+            for stem, (pooled, windows) in self.catalog.vectors(new[start:start + 5000]).items():
+                entries: list[Any] = [(stem, round(o, 3)) for o, _ in windows] or [stem]
+                self._entries[stem] = entries
+                self._model_of[stem] = wanted[stem]
                 ids += entries
                 vectors += [v for _, v in windows] or [pooled]
             if ids:
-                self._index.add(ids, np.stack(vectors))
-        if gone or new:
-            log.info("vector index synced: +%d −%d stems, %d entries", len(new), len(gone), len(self._index))
+                index.add(ids, np.stack(vectors))
+        self._tally = Counter(self._model_of.values())
+        if stale or new:
+            log.info("vector index synced: +%d −%d stems, %d entries", len(new), len(stale), len(index))
 
-    def _save(self) -> None:
+    def _save(self, index: VectorIndex) -> None:
+        counts: dict[str, list[str]] = {}
+        for stem, model in self._model_of.items():
+            counts.setdefault(model, []).append(stem)
+        main = max(counts, key=lambda m: len(counts[m]), default="")
+        index.meta = {"provenance": PROVENANCE, "generation": self._generation, "model": main,
+                      "other_models": {m: sorted(stems) for m, stems in counts.items() if m != main}}
         try:
-            self._index.save(self.index_dir)
+            index.save(self.index_dir)
         except OSError as err:  # a read-only catalog folder: the index just lives in memory
             log.info("vector index not saved: %s", err)
+
+    def _stems_of_model(self, model_id: str) -> set[str] | None:
+        """Stems whose vectors share ``model_id``'s space; None when that is all of them."""
+        if self._tally[model_id] == len(self._model_of):
+            return None
+        return {stem for stem, m in self._model_of.items() if m == model_id}
 
     # -- text search ----------------------------------------------------------------------------------
 
     def search(self, text: str, *, k: int = 10, **filters: Any) -> SearchResult:
         query = parse_query(text, **filters)
         allowed = self._allowed(query)
-        semantic = self._semantic(query.text, allowed, k) if self.model is not None else {}
+        notice = self.notice
+        semantic: Nearest = {}
+        if self.model is not None and self._texts is not None and query.text.strip():
+            semantic, notice = self._semantic(query.text, allowed, k, notice)
         lexical = self._lexical(query, allowed)
         category = query.category or (query.text_categories[0] if query.text_categories else None)
-        hits = self._rank(semantic, lexical, category, allowed, k)
+        hits = self._rank(query, semantic, lexical, category, allowed, k)
         mode = "hybrid" if self.model is not None else "names"
-        return SearchResult(hits, mode, self.notice, query)
+        return SearchResult(hits, mode, notice, query)
 
     def _allowed(self, q: Query) -> set[str] | None:
-        spans: tuple[tuple[float, float], ...] = ()
-        if q.bpm:
-            spans = (q.bpm,) + (((q.bpm[0] / 2, q.bpm[1] / 2), (q.bpm[0] * 2, q.bpm[1] * 2)) if q.half_double else ())
-        filters = StemFilter(bpm_spans=spans, keys=tuple(q.keys or ()), category=q.category,
-                             min_duration=q.min_duration, max_duration=q.max_duration, loop=q.loop)
-        if filters.empty:
-            return None
-        return set(self.catalog.select_ids(filters))
+        filters = q.stem_filter()
+        return None if filters.empty else set(self.catalog.select_ids(filters))
 
-    def _semantic(self, text: str, allowed: set[str] | None, k: int) -> dict[str, tuple[float, float | None]]:
-        if not text.strip():
-            return {}
+    def _semantic(self, text: str, allowed: set[str] | None, k: int, notice: str | None
+                  ) -> tuple[Nearest, str | None]:
+        assert self.model is not None and self._texts is not None
         vector = self._texts.embed(text)
-        return self.nearest(vector[None, :], max(50, 5 * k), allowed)
+        self.vector_index()
+        space = self._stems_of_model(self.model.model_id)
+        if space is not None:
+            # Cosines between two models' spaces mean nothing: compare only with this model's vectors.
+            others = len(self._model_of) - len(space)
+            note = (f"{others} samples were embedded with another model; run `traum index` with "
+                    f"{self.model.name} to search them by sound")
+            notice = f"{notice} {note}" if notice else note
+            allowed = space if allowed is None else allowed & space
+        return self.nearest(vector[None, :], max(50, 5 * k), allowed), notice
 
     def nearest(self, vectors: np.ndarray, n: int, allowed: set[str] | None = None,
-                exclude: set[str] = frozenset()) -> dict[str, tuple[float, float | None]]:
+                exclude: Iterable[str] = frozenset()) -> Nearest:
         """Best window per stem: {stem id: (cosine, offset of the best window or None)}."""
         index = self.vector_index()
+        exclude = set(exclude)
         entries = None
         if allowed is not None or exclude:
             pool = allowed if allowed is not None else self._entries.keys()
             entries = [e for stem in pool if stem not in exclude for e in self._entries.get(stem, [])]
         scores, ids = index.search(vectors, n * 3, allowed=entries)
-        best: dict[str, tuple[float, float | None]] = {}
+        best: Nearest = {}
         for score, entry in zip(scores[0].tolist(), ids[0], strict=True):
             stem = _stem_of(entry)
             if stem in exclude:
@@ -180,7 +257,8 @@ class SearchEngine:
                 best[stem] = (score, entry[1] if isinstance(entry, tuple) else None)
         return dict(sorted(best.items(), key=lambda kv: -kv[1][0])[:n])
 
-    def _lexical(self, q: Query, allowed: set[str] | None) -> dict[str, float]:
+    def _lexical(self, q: Query, allowed: set[str] | None) -> dict[str, tuple[float, str | None]]:
+        """{stem id: (BM25, the path whose words matched, when the catalog says)} for the query's words."""
         tokens = words(q.text)
         if not tokens:
             return {}
@@ -188,10 +266,16 @@ class SearchEngine:
         match = " OR ".join(f'"{t}"' for t in terms)
         if len(tokens[-1]) >= 3:
             match += f' OR "{tokens[-1]}"*'  # as-you-type: the last word may be unfinished
-        found = self.catalog.lexical(match)
-        return {i: s for i, s, _path in found if allowed is None or i in allowed}
+        found: dict[str, tuple[float, str | None]] = {}
+        for row in self.catalog.lexical(match):
+            stem_id, score = row[0], float(row[1])
+            path = row[2] if len(row) > 2 else None  # per-path rows (catalog v3) name the matched path
+            if (allowed is None or stem_id in allowed) and (stem_id not in found or score > found[stem_id][0]):
+                found[stem_id] = (score, path)
+        return found
 
-    def _rank(self, semantic, lexical, category, allowed, k) -> list[Hit]:
+    def _rank(self, query: Query, semantic: Nearest, lexical: dict[str, tuple[float, str | None]],
+              category: str | None, allowed: set[str] | None, k: int) -> list[Hit]:
         candidates = list(dict.fromkeys(list(semantic) + list(lexical)))
         if not candidates and allowed is not None:
             candidates = sorted(allowed)[: k * 5]
@@ -199,31 +283,37 @@ class SearchEngine:
             return []
         stems = {s["id"]: s for s in self.catalog.stems(candidates)}
         weights = WEIGHTS_MODEL if self.model is not None else WEIGHTS_NAMES
-        sem = _scaled({c: semantic[c][0] for c in candidates if c in semantic})
-        # Relative to the best match, not min-max: the weakest real name match keeps some credit.
-        best_lex = max(lexical.values(), default=0.0)
-        lex = {c: lexical.get(c, 0.0) / best_lex if best_lex > 0 else 0.0 for c in candidates}
+        terms = query_terms(words(query.text))
         scored = []
         for c in candidates:
             if c not in stems:
                 continue
-            parts = {"semantic": sem.get(c, 0.0), "lexical": lex.get(c, 0.0),
-                     # As sure as the analysis was: a folder named "sn" counts more than a guess by ear.
-                     "category": (stems[c]["category_confidence"] or 0.5)
-                     if category and stems[c]["category"] == category else 0.0}
-            total = sum(weights[name] * value for name, value in parts.items())
-            scored.append((total, stems[c]["path"], c, parts))
-        scored.sort(key=lambda t: (-t[0], t[1]))
+            stem = stems[c]
+            path = (lexical[c][1] if c in lexical else None) or stem["path"]
+            parts: dict[str, float] = {}
+            if c in semantic:
+                parts["cosine"] = semantic[c][0]
+            parts["semantic"] = semantic_score(semantic[c][0]) if c in semantic else 0.0
+            if c in lexical:
+                parts["bm25"] = lexical[c][0]
+            parts["lexical"] = name_match(terms, name_parts(path, _json_list(stem.get("user_tags"))
+                                                            + _json_list(stem.get("tags"))))
+            # As sure as the analysis was: a folder named "sn" counts more than a guess by ear.
+            parts["category"] = ((stem["category_confidence"] or 0.5)
+                                 if category and stem["category"] == category else 0.0)
+            total = sum(weights[name] * parts[name] for name in weights)
+            scored.append((total, parts.get("bm25", 0.0), path, c, parts))
+        scored.sort(key=lambda t: (-t[0], -t[1], t[2]))
         if self.model is None and scored:
             # Names only: a match on one generic word far below the best is noise, not a result.
             scored = [t for t in scored if t[0] >= NAMES_CUTOFF * scored[0][0]]
         hits = []
-        for rank, (total, _path, c, parts) in enumerate(scored[:k], 1):
-            extra = {"components": {n: round(v, 4) for n, v in parts.items()}}
+        for rank, (total, _bm25, path, c, parts) in enumerate(scored[:k], 1):
+            extra: dict[str, Any] = {"components": {n: round(v, 4) for n, v in parts.items()}}
             if c in semantic:
                 extra["cosine"] = round(semantic[c][0], 4)
                 extra["offset"] = semantic[c][1]
-            hits.append(_hit(rank, stems[c], total, extra))
+            hits.append(_hit(rank, stems[c], total, extra, path))
         return hits
 
     # -- query by example ------------------------------------------------------------------------------
@@ -233,16 +323,19 @@ class SearchEngine:
         from traum.errors import NotFound
 
         stem_id = self._resolve(target)
+        self.vector_index()
         if stem_id is not None:
             vectors = self.catalog.vectors([stem_id])
             if stem_id not in vectors:
                 raise NotFound(f"{target} has no embedding yet; run `traum index` with the model")
             query, exclude = vectors[stem_id][0], {stem_id}
+            space = self._model_of.get(stem_id, "")
         elif os.path.isfile(target):
             query, exclude = self._embed_outside(target)
+            space = self.model.model_id if self.model is not None else ""
         else:
             raise NotFound(f"{target} is neither a catalogued sample (id or path) nor an audio file")
-        best = self.nearest(query[None, :], k, exclude=exclude)
+        best = self.nearest(query[None, :], k, self._stems_of_model(space), exclude=exclude)
         stems = {s["id"]: s for s in self.catalog.stems(list(best))}
         hits = [_hit(rank, stems[sid], score, {"offset": offset})
                 for rank, (sid, (score, offset)) in enumerate(best.items(), 1) if sid in stems]
@@ -278,6 +371,11 @@ class SearchEngine:
         return {"exact": exact, "near": [sorted(paths[i] for i in group if i in paths) for group in near]}
 
 
+def semantic_score(cosine: float) -> float:
+    """A CLAP text–audio cosine on the fixed scale: SEMANTIC_FLOOR → 0, SEMANTIC_CEIL → 1, clamped."""
+    return min(1.0, max(0.0, (cosine - SEMANTIC_FLOOR) / (SEMANTIC_CEIL - SEMANTIC_FLOOR)))
+
+
 def _near_groups(ids: list[str], matrix: np.ndarray, threshold: float) -> list[list[str]]:
     if len(ids) < 2:
         return []
@@ -297,7 +395,7 @@ def _near_groups(ids: list[str], matrix: np.ndarray, threshold: float) -> list[l
             me = ids[start + row]
             for score, other in zip(srow.tolist(), frow, strict=True):
                 if other != me and score >= threshold:
-                    parent[root(other)] = root(me)
+                    parent[root(str(other))] = root(me)
     groups: dict[str, list[str]] = {}
     for i in ids:
         groups.setdefault(root(i), []).append(i)
@@ -305,24 +403,25 @@ def _near_groups(ids: list[str], matrix: np.ndarray, threshold: float) -> list[l
 
 
 def _stem_of(entry: Any) -> str:
-    return entry[0] if isinstance(entry, tuple) else entry
+    return str(entry[0] if isinstance(entry, tuple) else entry)
 
 
-def _scaled(values: dict[str, float]) -> dict[str, float]:
-    if not values:
-        return {}
-    low, high = min(values.values()), max(values.values())
-    if high - low < 1e-9:
-        return {k: (1.0 if high > 0 else 0.0) for k in values}
-    return {k: (v - low) / (high - low) for k, v in values.items()}
+def _json_list(value: Any) -> list[str]:
+    """A list column as stored (JSON text), or already parsed; anything else is no list."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return [value]
+    return [str(v) for v in value] if isinstance(value, list) else []
 
 
-def _hit(rank: int, stem: dict[str, Any], score: float, extra: dict[str, Any]) -> Hit:
+def _hit(rank: int, stem: dict[str, Any], score: float, extra: dict[str, Any], path: str | None = None) -> Hit:
+    shown = path or stem["path"]
     facts = {k: stem.get(k) for k in ("bpm", "key", "category")}
-    return Hit(rank, stem["id"], stem["path"], round(float(score), 4), stem["duration"],
-               {"filename": os.path.basename(stem["path"]), **facts, **extra})
-
-
-def search_text(catalog: Catalog, text: str, *, k: int = 10, model: EmbeddingModel | None = None,
-                notice: str | None = None, **filters: Any) -> SearchResult:
-    return SearchEngine(catalog, model, notice=notice).search(text, k=k, **filters)
+    quality = stem.get("quality_ok")
+    return Hit(rank, stem["id"], shown, round(float(score), 4), stem["duration"],
+               {"filename": os.path.basename(shown), **facts, **extra},
+               user_rating=stem.get("user_rating"), user_tags=_json_list(stem.get("user_tags")),
+               loudness_lufs=stem.get("loudness_lufs"), quality_ok=None if quality is None else bool(quality),
+               quality_issues=_json_list(stem.get("quality_issues")))

@@ -6,15 +6,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from traum.vocabulary import categories_in, normalise_tonic, pitch_class, note_name, words
-from traum.errors import TraumError
+from traum.catalog.filters import StemFilter
+from traum.errors import QueryError
+from traum.vocabulary import (
+    categories_in,
+    normalise_tonic,
+    note_name,
+    pitch_class,
+    words,
+)
+
+__all__ = ["Query", "QueryError", "parse_quality", "parse_query", "related_keys"]
 
 #: Default tempo tolerance: ±4 %, the width within which a producer calls two tempos "the same".
 BPM_TOLERANCE = 0.04
-
-
-class QueryError(TraumError):
-    pass
 
 
 @dataclass
@@ -32,27 +37,43 @@ class Query:
     min_duration: float | None = None
     max_duration: float | None = None
     loop: bool | None = None
+    #: True: files without quality issues; False: files with some.
+    quality_ok: bool | None = None
+    min_lufs: float | None = None
+    max_lufs: float | None = None
     notes: list[str] = field(default_factory=list)
 
-    @property
-    def has_filters(self) -> bool:
-        return any(v is not None for v in (self.bpm, self.category, self.min_duration, self.max_duration,
-                                           self.loop)) or bool(self.keys)
+    def stem_filter(self) -> StemFilter:
+        """The query's hard conditions, for :meth:`Catalog.select_ids`."""
+        spans: tuple[tuple[float, float], ...] = ()
+        if self.bpm:
+            low, high = self.bpm
+            spans = ((low, high),) + (((low / 2, high / 2), (low * 2, high * 2)) if self.half_double else ())
+        return StemFilter(bpm_spans=spans, keys=tuple(self.keys), category=self.category,
+                          min_duration=self.min_duration, max_duration=self.max_duration, loop=self.loop,
+                          quality_ok=self.quality_ok, min_lufs=self.min_lufs, max_lufs=self.max_lufs)
+
+    def facts(self) -> dict[str, object]:
+        """The hard conditions as shown by ``--explain``."""
+        return {"bpm": self.bpm, "keys": self.keys, "category": self.category, "min_duration": self.min_duration,
+                "max_duration": self.max_duration, "loop": self.loop, "quality_ok": self.quality_ok,
+                "min_lufs": self.min_lufs, "max_lufs": self.max_lufs}
 
 
-_BPM_RANGE = re.compile(r"(?<![\w.])(\d{2,3})\s*(?:-|–|to)\s*(\d{2,3})\s*bpm\b", re.I)
-_BPM = re.compile(r"(?<![\w.])(\d{2,3}(?:\.\d+)?)\s*bpm\b|\bbpm\s*(\d{2,3}(?:\.\d+)?)(?![\w.])", re.I)
+_BPM_RANGE = re.compile(r"(?<![\w.])(\d{2,3})\s*(?:-|–|to)\s*(\d{2,3})\s*bpm\b", re.IGNORECASE)
+_BPM = re.compile(r"(?<![\w.])(\d{2,3}(?:\.\d+)?)\s*bpm\b|\bbpm\s*(\d{2,3}(?:\.\d+)?)(?![\w.])", re.IGNORECASE)
 _KEY = re.compile(r"(?:\bin\s+)?(?<![\w#])([A-Ga-g])\s?(#|b|sharp|flat)?\s?(major|minor|maj|min|m)(?![\w#])"
-                  r"|\bin\s+([A-G])(#|b)?(?![\w#])", re.I)
-_SHORTER = re.compile(r"\b(?:under|shorter than|less than|<|max)\s*(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b", re.I)
-_LONGER = re.compile(r"\b(?:over|longer than|more than|>|min)\s*(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b", re.I)
-_ONE_SHOT = re.compile(r"\b(?:one[\s-]?shots?|oneshots?|single hits?)\b", re.I)
-_LOOP = re.compile(r"\bloops?\b", re.I)
+                  r"|\bin\s+([A-G])(#|b)?(?![\w#])", re.IGNORECASE)
+_SHORTER = re.compile(r"\b(?:under|shorter than|less than|<|max)\s*(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b", re.IGNORECASE)
+_LONGER = re.compile(r"\b(?:over|longer than|more than|>|min)\s*(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b", re.IGNORECASE)
+_ONE_SHOT = re.compile(r"\b(?:one[\s-]?shots?|oneshots?|single hits?)\b", re.IGNORECASE)
+_LOOP = re.compile(r"\bloops?\b", re.IGNORECASE)
 
 
 def parse_query(raw: str, *, bpm: str | None = None, key: str | None = None, category: str | None = None,
                 min_duration: float | None = None, max_duration: float | None = None, loop: bool | None = None,
-                half_double: bool = False, compatible_keys: bool = False) -> Query:
+                half_double: bool = False, compatible_keys: bool = False, quality_ok: bool | None = None,
+                min_lufs: float | None = None, max_lufs: float | None = None) -> Query:
     text = raw
     query = Query(raw=raw, text=raw, half_double=half_double)
     text = _take_bpm(text, query)
@@ -62,7 +83,7 @@ def parse_query(raw: str, *, bpm: str | None = None, key: str | None = None, cat
         query.loop = False
         text = _ONE_SHOT.sub(" ", text)
         query.notes.append("one-shots only")
-    elif _LOOP.search(text) and not re.search(r"\bdrum\s+loops?\b", text, re.I):
+    elif _LOOP.search(text) and not re.search(r"\bdrum\s+loops?\b", text, re.IGNORECASE):
         query.loop = True
         query.notes.append("loops only")
     query.text = " ".join(text.split())
@@ -70,7 +91,18 @@ def parse_query(raw: str, *, bpm: str | None = None, key: str | None = None, cat
     if query.text_categories:
         query.notes.append(f"category words: {', '.join(query.text_categories)} (ranked first, not a filter)")
     _apply_flags(query, bpm, key, category, min_duration, max_duration, loop, compatible_keys)
+    query.quality_ok, query.min_lufs, query.max_lufs = quality_ok, min_lufs, max_lufs
     return query
+
+
+def parse_quality(value: str | None) -> bool | None:
+    """``--quality ok|issues`` → the ``quality_ok`` filter."""
+    if value is None or value == "":
+        return None
+    choice = {"ok": True, "issues": False}.get(value.strip().lower())
+    if choice is None:
+        raise QueryError(f"unknown quality {value!r}; choose ok (no issues) or issues")
+    return choice
 
 
 def _take_bpm(text: str, query: Query) -> str:
@@ -132,7 +164,8 @@ def _take_duration(text: str, query: Query) -> str:
     return text
 
 
-def _apply_flags(query: Query, bpm, key, category, min_duration, max_duration, loop, compatible) -> None:
+def _apply_flags(query: Query, bpm: str | None, key: str | None, category: str | None, min_duration: float | None,
+                 max_duration: float | None, loop: bool | None, compatible: bool) -> None:
     from traum.vocabulary import CATEGORIES
 
     if bpm:

@@ -1,8 +1,13 @@
 """Text-query embeddings, cached in memory (LRU) and on disk, keyed by model and text: typing the
-same query twice, or across restarts, costs no text-tower inference."""
+same query twice, or across restarts, costs no text-tower inference.
+
+The disk cache keeps the ``TRAUM_TEXT_CACHE_ITEMS`` most recently used queries (default 20,000:
+about 45 MB at 512 dimensions); older ones are dropped as new ones arrive.
+"""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -13,14 +18,26 @@ import numpy as np
 from traum.catalog.db import connect
 from traum.embedding.base import EmbeddingModel
 
+DISK_ITEMS = 20_000
+
+
+def disk_items() -> int:
+    """The disk cache's size bound from ``TRAUM_TEXT_CACHE_ITEMS`` (a bad value keeps the default)."""
+    try:
+        return max(1, int(os.environ.get("TRAUM_TEXT_CACHE_ITEMS", DISK_ITEMS)))
+    except ValueError:
+        return DISK_ITEMS
+
 
 class TextEmbeddingCache:
-    def __init__(self, model: EmbeddingModel, path: Path | None = None, *, memory_items: int = 4096) -> None:
+    def __init__(self, model: EmbeddingModel, path: Path | None = None, *, memory_items: int = 4096,
+                 max_items: int | None = None) -> None:
         self.model = model
         self.memory_items = memory_items
+        self.max_items = max_items or disk_items()
         self._memory: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
-        self._disk = None
+        self._disk: sqlite3.Connection | None = None
         if path is not None:
             try:
                 self._disk = connect(path)
@@ -37,13 +54,18 @@ class TextEmbeddingCache:
                 return self._memory[text]
             vector = self._from_disk(text)
         if vector is None:
-            vector = self.model.embed_text([text])[0]
-            self._to_disk(text, vector)
+            vector = np.asarray(self.model.embed_text([text])[0], dtype=np.float32)
+        self._to_disk(text, vector)  # also on a disk hit: rewriting the row marks it recently used
         with self._lock:
             self._memory[text] = vector
             while len(self._memory) > self.memory_items:
                 self._memory.popitem(last=False)
         return vector
+
+    def disk_count(self) -> int:
+        if self._disk is None:
+            return 0
+        return int(self._disk.execute("SELECT count(*) FROM text_vectors").fetchone()[0])
 
     def _from_disk(self, text: str) -> np.ndarray | None:
         if self._disk is None:
@@ -57,7 +79,10 @@ class TextEmbeddingCache:
             return
         with self._lock:
             try:
+                # REPLACE gives the row a new, highest rowid: rowid order is recency of use.
                 self._disk.execute("INSERT OR REPLACE INTO text_vectors VALUES (?, ?, ?)",
                                    (self.model.model_id, text, np.asarray(vector, np.float32).tobytes()))
+                self._disk.execute("DELETE FROM text_vectors WHERE rowid <= (SELECT rowid FROM text_vectors "
+                                   "ORDER BY rowid DESC LIMIT 1 OFFSET ?)", (self.max_items,))
             except sqlite3.Error:
                 pass  # a full disk or a locked file only costs the cache

@@ -19,6 +19,7 @@ import json
 import math
 from collections.abc import Hashable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,23 +28,38 @@ EXACT_LIMIT = 50_000
 EXACT_SUBSET = 20_000
 NPROBE = 24
 
+#: (scores, ids) per query row, best first.
+Neighbours = tuple[np.ndarray, list[list[Hashable]]]
+
+
+def _faiss() -> Any:
+    """FAISS, imported when first needed (its type stubs disagree with its Python API)."""
+    import faiss
+
+    return faiss
+
 
 class VectorIndex:
     def __init__(self, dim: int = 512, *, exact_limit: int = EXACT_LIMIT, nprobe: int = NPROBE) -> None:
         self.dim = dim
         self.exact_limit = exact_limit
         self.nprobe = nprobe
-        self._ids: list[Hashable] = []              # row → id (exact) / label → id (faiss)
+        self._ids: list[Hashable | None] = []              # row → id (exact) / label → id (faiss)
         self._rows: dict[Hashable, int] = {}        # id → row / label
         self._vectors = np.zeros((0, dim), dtype=np.float32)  # exact store; in FAISS mode a fp16 copy
         self._free: list[int] = []
-        self._faiss = None
+        self._faiss: Any = None
+        #: Saved and loaded with the index; the owner records where the vectors came from.
+        self.meta: dict[str, Any] = {}
 
     def __len__(self) -> int:
         return len(self._rows)
 
     def __contains__(self, id_: Hashable) -> bool:
         return id_ in self._rows
+
+    def ids(self) -> list[Hashable]:
+        return list(self._rows)
 
     @property
     def kind(self) -> str:
@@ -52,8 +68,13 @@ class VectorIndex:
     # -- updates ------------------------------------------------------------------------------------
 
     def add(self, ids: Sequence[Hashable], vectors: np.ndarray) -> None:
-        """Add or replace vectors (an id already present gets the new vector)."""
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        """Add or replace vectors (an id already present gets the new vector). An empty index takes
+        the dimension of the first vectors it gets (another model may have another)."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if not self._ids and self._faiss is None and vectors.ndim == 2 and vectors.shape[1] != self.dim:
+            self.dim = vectors.shape[1]
+            self._vectors = np.zeros((0, self.dim), dtype=np.float32)
+        vectors = vectors.reshape(-1, self.dim)
         if len(ids) != len(vectors):
             raise ValueError("ids and vectors differ in length")
         existing = [i for i in ids if i in self._rows]
@@ -75,7 +96,7 @@ class VectorIndex:
             self._ids[row] = None
         self._free.extend(rows)
         if self._faiss is not None:
-            import faiss
+            faiss = _faiss()
 
             ids64 = np.asarray(rows, dtype=np.int64)
             self._faiss.remove_ids(faiss.IDSelectorArray(len(ids64), faiss.swig_ptr(ids64)))
@@ -101,11 +122,13 @@ class VectorIndex:
         self._vectors[rows] = vectors.astype(self._vectors.dtype)
 
     def _build_faiss(self) -> None:
-        import faiss
+        faiss = _faiss()
 
         live = np.array(sorted(self._rows.values()), dtype=np.int64)
         data = np.ascontiguousarray(self._vectors[live], dtype=np.float32)
-        nlist = int(min(16_384, max(64, 4 * math.sqrt(len(live)))))
+        # FAISS wants ≥ 39 training points per list; a small index (tests, exact_limit lowered) gets
+        # fewer lists rather than a warning and badly trained centroids.
+        nlist = int(min(16_384, max(64, 4 * math.sqrt(len(live))), max(1, len(live) // 39)))
         quantizer = faiss.IndexFlatIP(self.dim)
         index = faiss.IndexIVFScalarQuantizer(quantizer, self.dim, nlist, faiss.ScalarQuantizer.QT_fp16,
                                               faiss.METRIC_INNER_PRODUCT)
@@ -124,14 +147,14 @@ class VectorIndex:
         """Bytes held for vectors (exact store or FAISS lists, codes and ids)."""
         if self._faiss is None:
             return int(self._vectors.nbytes)
-        import faiss
+        faiss = _faiss()
 
         return int(faiss.serialize_index(self._faiss).nbytes)
 
     # -- search --------------------------------------------------------------------------------------
 
     def search(self, queries: np.ndarray, k: int, allowed: Iterable[Hashable] | None = None
-               ) -> tuple[np.ndarray, list[list[Hashable]]]:
+               ) -> Neighbours:
         """Top-``k`` by inner product for each row of ``queries`` (2-D float32) → (scores, ids)."""
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
         rows = None
@@ -143,7 +166,7 @@ class VectorIndex:
             return self._exact(queries, k, rows)
         return self._approximate(queries, k, rows)
 
-    def _exact(self, queries: np.ndarray, k: int, rows: np.ndarray | None):
+    def _exact(self, queries: np.ndarray, k: int, rows: np.ndarray | None) -> Neighbours:
         if rows is None:
             rows = np.array(sorted(self._rows.values()), dtype=np.int64) if self._free else None
         if self._faiss is not None:
@@ -157,8 +180,8 @@ class VectorIndex:
         labels = top if rows is None else rows[top]
         return np.take_along_axis(scores, top, 1), [[self._ids[r] for r in row] for row in labels]
 
-    def _approximate(self, queries: np.ndarray, k: int, rows: np.ndarray | None):
-        import faiss
+    def _approximate(self, queries: np.ndarray, k: int, rows: np.ndarray | None) -> Neighbours:
+        faiss = _faiss()
 
         params = None
         if rows is not None:
@@ -172,7 +195,7 @@ class VectorIndex:
     # -- persistence ---------------------------------------------------------------------------------
 
     def save(self, path: str | Path) -> None:
-        import faiss
+        faiss = _faiss()
 
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
@@ -180,13 +203,13 @@ class VectorIndex:
         np.save(path / "vectors.npy", self._vectors[live] if self._faiss is None else self._vectors[:0])
         (path / "ids.json").write_text(json.dumps({"dim": self.dim, "exact_limit": self.exact_limit,
                                                    "nprobe": self.nprobe, "rows": live.tolist(),
-                                                   "ids": [self._ids[r] for r in live]}))
+                                                   "ids": [self._ids[r] for r in live], "meta": self.meta}))
         if self._faiss is not None:
             faiss.write_index(self._faiss, str(path / "ivf.faiss"))
 
     @classmethod
     def load(cls, path: str | Path) -> VectorIndex:
-        import faiss
+        faiss = _faiss()
 
         path = Path(path)
         meta = json.loads((path / "ids.json").read_text())
@@ -202,6 +225,7 @@ class VectorIndex:
             index._ids[row] = id_
             index._rows[id_] = row
         index._free = [r for r in range(size) if index._ids[r] is None]
+        index.meta = meta.get("meta", {})
         if (path / "ivf.faiss").exists():
             index._faiss = faiss.read_index(str(path / "ivf.faiss"))
             index._faiss.nprobe = index.nprobe
