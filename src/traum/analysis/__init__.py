@@ -95,6 +95,8 @@ def catalog_facts(facts: dict[str, Any]) -> dict[str, Any]:
         "harmonic_features": {**facts["harmonic_features"], "note": facts["note"], "cents": facts["cents"]},
         "quality_ok": facts["quality_ok"], "quality_score": facts["quality_score"],
         "noise_level": facts["noise_floor_dbfs"], "dynamic_range": facts["dynamic_range"],
+        "loudness_lufs": facts["loudness_lufs"], "true_peak_dbfs": facts["true_peak_dbfs"],
+        "quality_issues": list(facts["quality_issues"]),
     }
 
 

@@ -84,16 +84,18 @@ def load(path: str | os.PathLike[str], sample_rate: int | None = 48_000) -> Deco
         raise AudioError(f"{path}: no audio frames")
     rate = sample_rate or info.sample_rate
     if rate != info.sample_rate:
-        mono = _resample(mono, info.sample_rate, rate)
+        mono = resample(mono, info.sample_rate, rate)
     truncated = _declared_bytes_missing(path)
     return Decoded(info, np.ascontiguousarray(mono, dtype=np.float32), rate, truncated)
 
 
-def _resample(mono: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+def resample(mono: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     """soxr HQ, with exactly the output length ``librosa.load`` gives, so clips line up sample for sample
     with the usual reference loader: CLAP repeat-pads short clips, and a one-sample difference shifts
     every repeat (mean-removed cosine 0.975 instead of 0.9999 on a 2 s clip). librosa takes
     ceil(n × (out / in)) in floating point, which is sometimes one more than the exact ceil."""
+    if rate_in == rate_out:
+        return np.ascontiguousarray(mono, dtype=np.float32)
     out = soxr.resample(mono, rate_in, rate_out, quality="HQ").astype(np.float32, copy=False)
     size = int(math.ceil(len(mono) * (float(rate_out) / rate_in)))
     if len(out) < size:

@@ -16,11 +16,12 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
 from traum.audio import Found, Unreadable, content_hash, discover
-from traum.audio.decode import load
+from traum.audio.decode import Decoded, load, resample
 from traum.audio.discover import absolute_roots
 from traum.catalog import Catalog, FileState, StemRecord
 from traum.catalog.store import PathOutcome
@@ -375,12 +376,13 @@ class IndexJob:
                 return Waiting(outcome)
             self._claims[digest] = "inflight"
         cached = self._cache.get(self._cache_key(digest)) if self._cache is not None and wanted else None
-        if cached is not None:
+        if cached is not None and (known is not False or not self.options.analyse):
             return self._from_cache(digest, f, cached, known is False, started, base)
+        # Embedding cache and analysis are independent: a new stem is always analysed, even when its
+        # vectors come from the cache (another catalog, a moved library); only inference is skipped.
         try:
             with self.report.timed("decode"):
-                rate = self.model.sample_rate if self.model is not None else None
-                decoded = _with_retry(lambda: load(f.path, rate), f.path)
+                decoded = _with_retry(lambda: load(f.path, None), f.path)
         except Exception as err:  # noqa: BLE001 - recorded, and shared with same-content files
             failure = _failure(err, {**base, "file_hash": digest})
             with self._claims_lock:
@@ -388,34 +390,34 @@ class IndexJob:
             return failure
         stem = None
         if known is False:
-            info = decoded.info
-            stem = _new_stem(digest, f, info, self._analyse(f.path, decoded))
-        offsets, features = [], []
-        if self.model is not None:
+            stem = _new_stem(digest, f, decoded.info, self._analyse(f.path, decoded))
+        offsets: list[float] = []
+        features: list[np.ndarray] = []
+        if cached is not None:
+            offsets = [o for o, _ in cached[1]]
+        elif self.model is not None:
             with self.report.timed("features"):
-                windows = self.model.prepare(decoded.samples)
+                samples = resample(decoded.samples, decoded.sample_rate, self.model.sample_rate)
+                windows = self.model.prepare(samples)
             offsets, features = [w.offset for w in windows], [w.features for w in windows]
         elapsed = time.perf_counter() - started
         outcome = PathOutcome(status="indexed", file_hash=digest, processing_time=round(elapsed, 4), **base)
-        return Prepared(outcome, stem, digest, offsets, features)
+        return Prepared(outcome, stem, digest, offsets, features, cached)
 
-    def _analyse(self, path: str, decoded) -> dict:
+    def _analyse(self, path: str, decoded: Decoded | None) -> dict[str, Any]:
         """Analysis runs in a process pool (librosa is GIL-bound); this worker thread waits for it,
-        the main thread keeps feeding the model."""
+        the main thread keeps feeding the model. The input is the native-rate decode, exactly what
+        ``traum analyze`` analyses, so both give the same facts."""
         from traum.analysis import analyse_for_catalog, name_facts
 
         if decoded is None or not self.options.analyse:
             return name_facts(path)
-        import soxr
-
-        from traum.analysis.features import RATE
-
         with self.report.timed("analyse"):
-            y = soxr.resample(decoded.samples, decoded.sample_rate, RATE).astype(np.float32)
             info = decoded.info
             try:
-                return self._analysis_pool().submit(analyse_for_catalog, y, RATE, path, info.sample_rate,
-                                                    info.bit_depth, decoded.truncated).result()
+                return self._analysis_pool().submit(analyse_for_catalog, decoded.samples, decoded.sample_rate,
+                                                    path, info.sample_rate, info.bit_depth,
+                                                    decoded.truncated).result()
             except Exception:  # noqa: BLE001 - a failed analysis costs the facts, never the file
                 log.exception("analysis failed for %s; keeping what its name says", path)
                 return name_facts(path)
