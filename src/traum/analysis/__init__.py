@@ -11,12 +11,51 @@ from typing import Any
 
 import numpy as np
 
+from traum.errors import TraumError
+
 ANALYSIS_SECONDS = 30
+
+
+class InvalidSamples(TraumError, ValueError):
+    """:func:`analyse` was given something that is not mono audio it can measure."""
+
+
+def valid_samples(samples: Any, rate: Any) -> tuple[np.ndarray, int]:
+    """Mono float32 samples in [-1, 1] and a positive rate, or :class:`InvalidSamples` saying what is wrong.
+
+    Like ``librosa.util.valid_audio`` at the boundary, but forgiving where the intent is clear:
+    integer PCM (int16, int32, uint8) is scaled to [-1, 1] (measured raw, an int16 clip read +66 LUFS),
+    and a 2-D array is mixed down to mono, taking the shorter axis as channels (``(frames, channels)``
+    from soundfile or ``(channels, frames)`` from librosa both work).
+    """
+    if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or rate <= 0:
+        raise InvalidSamples(f"sample rate must be a positive whole number of Hz, not {rate!r}")
+    y = np.asarray(samples)
+    if y.dtype == np.bool_ or not (np.issubdtype(y.dtype, np.number) and not np.iscomplexobj(y)):
+        raise InvalidSamples(f"samples must be real numbers, not {y.dtype}")
+    if y.ndim == 2:
+        y = y.mean(axis=int(np.argmin(y.shape)), dtype=np.float64)
+    elif y.ndim != 1:
+        raise InvalidSamples(f"samples must be mono (1-D) or channels × frames (2-D), not {y.ndim}-D")
+    if y.size == 0:
+        raise InvalidSamples("no samples to analyse (empty audio)")
+    if np.issubdtype(y.dtype, np.unsignedinteger):
+        half = float(2 ** (8 * y.dtype.itemsize - 1))
+        y = (y.astype(np.float64) - half) / half
+    elif np.issubdtype(y.dtype, np.integer):
+        y = y.astype(np.float64) / float(2 ** (8 * y.dtype.itemsize - 1))
+    if not np.all(np.isfinite(y)):
+        raise InvalidSamples("samples contain NaN or infinity")
+    return np.ascontiguousarray(y, dtype=np.float32), int(rate)
 
 
 def analyse(samples: np.ndarray, rate: int, *, path: str = "", source_rate: int | None = None,
             bit_depth: int | None = None, truncated: bool = False) -> dict[str, Any]:
-    """Analyse mono ``samples`` at ``rate``; ``path`` lends name evidence (shorthand, tempo, key)."""
+    """Analyse mono ``samples`` at ``rate``; ``path`` lends name evidence (shorthand, tempo, key).
+
+    Raises :class:`InvalidSamples` for empty, non-finite or non-numeric input or a rate <= 0; integer
+    PCM is scaled to [-1, 1] and 2-D input mixed down to mono (see :func:`valid_samples`).
+    """
     import warnings
 
     import soxr
@@ -32,6 +71,7 @@ def analyse(samples: np.ndarray, rate: int, *, path: str = "", source_rate: int 
     from traum.analysis.rhythm import tempo
     from traum.analysis.tonal import root_note
 
+    samples, rate = valid_samples(samples, rate)
     y = samples if rate == RATE else soxr.resample(samples, rate, RATE).astype(np.float32)
     duration = len(samples) / rate
     facts: dict[str, Any] = {"duration": round(duration, 4)}
