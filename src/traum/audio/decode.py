@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,11 +67,26 @@ class Decoded:
 
 def probe(path: str | os.PathLike[str]) -> AudioInfo:
     """Read the header only."""
+    require_regular_file(path)
     try:
         info = sf.info(os.fspath(path))
     except Exception as err:  # noqa: BLE001 - sorted into our error classes just below
         raise _classify(path, err) from err
     return AudioInfo(int(info.samplerate), int(info.channels), int(info.frames), info.format, info.subtype)
+
+
+def require_regular_file(path: str | os.PathLike[str]) -> None:
+    """Opening a FIFO or a device blocks forever or reads without end: refuse before opening."""
+    from traum.audio.discover import not_regular_reason
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError as err:
+        raise AudioError(f"{os.fspath(path)}: file not found") from err
+    except OSError as err:
+        raise TransientAudioError(f"{os.fspath(path)}: {err.strerror or err}") from err
+    if not stat.S_ISREG(mode):
+        raise NotAudio(f"{os.fspath(path)}: {not_regular_reason(mode)}")
 
 
 def load(path: str | os.PathLike[str], sample_rate: int | None = 48_000) -> Decoded:
@@ -150,7 +166,12 @@ def _classify(path: str | os.PathLike[str], err: Exception) -> AudioError:
         return TransientAudioError(f"{name}: {err.strerror or err}")
     message = str(err).split(":", 1)[-1].strip() if name in str(err) else str(err)
     if _NOT_RECOGNISED.search(message) or os.path.getsize(name) == 0:
-        if os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS:
-            return AudioError(f"{name}: not decodable audio ({message or 'empty file'})")
-        return NotAudio(f"{name}: not audio ({message})")
+        return undecodable(name, message or "empty file")
     return AudioError(f"{name}: {message}")
+
+
+def undecodable(path: str, detail: str) -> AudioError:
+    """Content libsndfile does not recognise: a failed file if its name promises audio, else not audio."""
+    if os.path.splitext(path)[1].lower() in AUDIO_EXTENSIONS:
+        return AudioError(f"{path}: not decodable audio ({detail})")
+    return NotAudio(f"{path}: not audio ({detail})")

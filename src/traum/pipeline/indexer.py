@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from traum.audio import Found, Unreadable, content_hash, discover
-from traum.audio.decode import Decoded, load, resample
+from traum.audio.decode import Decoded, load, resample, undecodable
 from traum.audio.discover import absolute_roots
 from traum.catalog import Catalog, FileState, StemRecord
 from traum.catalog.store import PathOutcome
@@ -361,6 +361,9 @@ class IndexJob:
 
     def _prepare_file(self, task: Task, base: dict, started: float) -> Prepared | Waiting | PathOutcome:
         f = task.found
+        if f.size == 0:
+            # Every empty file has the same hash; the verdict depends on the name, so it is never shared.
+            raise undecodable(f.path, "empty file")
         if task.kind == "embed" and task.state and task.state.file_hash:
             digest = task.state.file_hash
         else:
