@@ -430,7 +430,8 @@ class IndexJob:
             if self._pool is None:
                 from concurrent.futures import ProcessPoolExecutor
 
-                self._pool = ProcessPoolExecutor(self.options.analysis_workers or max(1, self.workers // 2))
+                self._pool = ProcessPoolExecutor(self.options.analysis_workers or max(1, self.workers // 2),
+                                                 initializer=watch_parent, initargs=(os.getpid(),))
             return self._pool
 
     def _from_cache(self, digest: str, f: Found, cached, new_stem: bool, started: float, base: dict) -> Prepared:
@@ -458,6 +459,31 @@ class IndexJob:
             self.catalog.set_meta("last_run", self.report.to_dict())
             if self.model is not None:
                 self.catalog.set_meta("model", {"name": self.model.name, "id": self.model.model_id})
+
+
+#: How often an analysis worker checks that the indexing process is still there.
+PARENT_POLL_SECONDS = 0.5
+
+
+def watch_parent(parent_pid: int) -> None:
+    """Process-pool initializer: a worker never outlives the run that started it.
+
+    After a ``kill -9`` of ``traum index`` the pool's workers would wait forever on their queue
+    (0.5 GB each, reparented to init). A daemon thread polls the parent pid (portable; Linux's
+    PR_SET_PDEATHSIG fires when the *thread* that forked exits, which here is a short-lived worker
+    thread). Ctrl+C goes to the whole process group: workers ignore it and the parent shuts them down,
+    so the user sees one "interrupted" line, not a traceback per worker.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def poll() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=poll, name="traum-parent-watch", daemon=True).start()
 
 
 def _new_stem(digest: str, f: Found, info, facts: dict) -> StemRecord:
