@@ -156,6 +156,9 @@ def _declared_bytes_missing(path: str | os.PathLike[str]) -> bool:
 _NOT_RECOGNISED = re.compile(r"format not recogni[sz]ed|unknown format|not a valid|file contains data in an unknown", re.I)
 
 
+_TRANSIENT = re.compile(r"permission denied|input/output error|resource temporarily unavailable", re.I)
+
+
 def _classify(path: str | os.PathLike[str], err: Exception) -> AudioError:
     name = os.fspath(path)
     if isinstance(err, AudioError):
@@ -164,6 +167,8 @@ def _classify(path: str | os.PathLike[str], err: Exception) -> AudioError:
         return AudioError(f"{name}: file vanished while reading")
     if isinstance(err, OSError) and not isinstance(err, sf.LibsndfileError):
         return TransientAudioError(f"{name}: {err.strerror or err}")
+    if _TRANSIENT.search(str(err)):  # libsndfile's "System error": the OS refused, the content may be fine
+        return TransientAudioError(f"{name}: {_TRANSIENT.search(str(err)).group(0).lower()}")
     message = str(err).split(":", 1)[-1].strip() if name in str(err) else str(err)
     if _NOT_RECOGNISED.search(message) or os.path.getsize(name) == 0:
         return undecodable(name, message or "empty file")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -26,7 +27,7 @@ from traum.audio.discover import absolute_roots
 from traum.catalog import Catalog, FileState, StemRecord
 from traum.catalog.store import PathOutcome
 from traum.embedding.base import EmbeddingModel, pool_windows
-from traum.errors import AudioError, ModelUnavailable, NotAudio, NotFound, TraumError
+from traum.errors import AudioError, CatalogError, ModelUnavailable, NotAudio, NotFound, TraumError
 from traum.pipeline.report import IndexReport, NullProgress, Progress
 
 log = logging.getLogger(__name__)
@@ -298,7 +299,12 @@ class IndexJob:
             outcomes.extend(self._waiting.get(item.stem_id, []))
         embeddings = [(sid, pooled, windows, self.model.model_id) for sid, (pooled, windows) in vectors.items()]
         with self.report.timed("write"):
-            self.catalog.write_batch((p.stem for p in batch.prepared if p.stem), outcomes, embeddings)
+            try:
+                self.catalog.write_batch((p.stem for p in batch.prepared if p.stem), outcomes, embeddings)
+            except sqlite3.OperationalError as err:
+                # One transaction per batch: nothing of it is recorded, everything before it is kept.
+                raise CatalogError(f"cannot write the catalog {self.catalog.path}: {err}. Everything committed "
+                                   "so far is kept; fix the cause and run the same command again") from err
         with self._claims_lock:
             for item in batch.prepared:
                 self._claims[item.stem_id] = "done"
@@ -497,12 +503,22 @@ def _failure(err: Exception, base: dict) -> PathOutcome:
         return PathOutcome(status="skipped", error=_short(err, path), **base)
     if isinstance(err, AudioError):
         log.info("failed: %s", err)
-        return PathOutcome(status="failed", error=_short(err, path), checkpoint={"transient": err.transient}, **base)
+        checkpoint = {"transient": err.transient, "permission": _permission_denied(err)}
+        return PathOutcome(status="failed", error=_short(err, path), checkpoint=checkpoint, **base)
     if isinstance(err, TraumError):
         return PathOutcome(status="failed", error=str(err), **base)
     log.error("unexpected error on %s", path, exc_info=err)
     return PathOutcome(status="failed", error=f"internal error: {type(err).__name__}: {err}",
                        checkpoint={"transient": False}, **base)
+
+
+def _permission_denied(err: BaseException) -> bool:
+    """Read permission refused (our own wrapping, or libsndfile's "System error : Permission denied")."""
+    while err is not None:
+        if isinstance(err, PermissionError) or "permission denied" in str(err).lower():
+            return True
+        err = err.__cause__  # type: ignore[assignment]
+    return False
 
 
 def _same_failure(failure: PathOutcome, other: PathOutcome) -> PathOutcome:
@@ -517,6 +533,8 @@ def _task_kind(f: Found, state: FileState | None, *, embed: bool) -> str | None:
         return "full"
     if state.status == "pending":
         return "embed" if embed else None
+    if state.status == "failed" and state.checkpoint.get("permission"):
+        return "full"  # fixed with chmod, which leaves size and mtime alone; a denied open costs nothing
     if state.status == "failed" and state.checkpoint.get("transient") and state.retry_count < MAX_RUN_RETRIES:
         return "full"
     return None
@@ -532,6 +550,8 @@ def _with_retry(action, path: str):
         except (TransientAudioError, OSError) as err:
             if isinstance(err, FileNotFoundError):
                 raise AudioError(f"{path}: file vanished during indexing") from err
+            if _permission_denied(err):  # waiting will not grant it: fail now, retry next run
+                raise TransientAudioError(f"{path}: permission denied") from err
             if attempt == ATTEMPTS - 1:
                 raise TransientAudioError(f"{path}: {getattr(err, 'strerror', None) or err}") from err
             log.info("transient error on %s (attempt %d): %s", path, attempt + 1, err)
