@@ -7,9 +7,12 @@ spectral/temporal/harmonic descriptors.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from traum.analysis.stream import WholeFile
 
 from traum.errors import TraumError
 
@@ -49,8 +52,25 @@ def valid_samples(samples: Any, rate: Any) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(y, dtype=np.float32), int(rate)
 
 
+def analyse_path(path: str) -> dict[str, Any]:
+    """:func:`analyse` of a file, as ``traum analyze`` and ``traum index`` both do it: decoded whole at
+    its native rate, or streamed block by block when longer than ``STREAM_SECONDS``."""
+    from traum.analysis.stream import STREAM_SECONDS, read_long
+    from traum.audio import load, probe
+
+    info = probe(path)
+    if info.duration > STREAM_SECONDS:
+        long = read_long(path)
+        return analyse(long.head, info.sample_rate, path=path, source_rate=info.sample_rate,
+                       bit_depth=info.bit_depth, truncated=long.truncated, whole=long.whole)
+    decoded = load(path, None)
+    return analyse(decoded.samples, decoded.sample_rate, path=path, source_rate=info.sample_rate,
+                   bit_depth=info.bit_depth, truncated=decoded.truncated)
+
+
 def analyse(samples: np.ndarray, rate: int, *, path: str = "", source_rate: int | None = None,
-            bit_depth: int | None = None, truncated: bool = False) -> dict[str, Any]:
+            bit_depth: int | None = None, truncated: bool = False, whole: WholeFile | None = None
+            ) -> dict[str, Any]:
     """Analyse mono ``samples`` at ``rate``; ``path`` lends name evidence (shorthand, tempo, key).
 
     Raises :class:`InvalidSamples` for empty, non-finite or non-numeric input or a rate <= 0; integer
@@ -66,17 +86,24 @@ def analyse(samples: np.ndarray, rate: int, *, path: str = "", source_rate: int 
     # the facts it returns are still right or None.
     warnings.filterwarnings("ignore", category=UserWarning, module="librosa")
     from traum.analysis.features import RATE, harmonic, spectral, temporal
-    from traum.analysis.loudness import loudness, quality
+    from traum.analysis.loudness import loudness, quality, quality_from
     from traum.vocabulary import bpm_from_name, category_from_path
     from traum.analysis.rhythm import tempo
     from traum.analysis.tonal import root_note
 
     samples, rate = valid_samples(samples, rate)
+    if whole is None:
+        duration = len(samples) / rate
+        measures = {**loudness(samples, rate),
+                    **quality(samples, rate, source_rate=source_rate, bit_depth=bit_depth, truncated=truncated)}
+    else:  # a long file: ``samples`` is its head, ``whole`` measured all of it block by block
+        duration = whole.frames / whole.rate
+        measures = {**whole.loudness(), **quality_from(whole.quality_evidence(), source_rate=source_rate,
+                                                       bit_depth=bit_depth, truncated=truncated)}
+        samples = samples[: ANALYSIS_SECONDS * rate]
     y = samples if rate == RATE else soxr.resample(samples, rate, RATE).astype(np.float32)
-    duration = len(samples) / rate
     facts: dict[str, Any] = {"duration": round(duration, 4)}
-    facts.update(loudness(samples, rate))
-    facts.update(quality(samples, rate, source_rate=source_rate, bit_depth=bit_depth, truncated=truncated))
+    facts.update(measures)
     # Descriptors, tempo and key from the first 30 s: enough for any loop, and a 10-minute stem costs
     # no more than a long loop (a 2-minute song took 1.3 s of CPU uncapped, 1 % of files but a third
     # of all analysis time). Loudness and quality above see the whole file.
@@ -141,10 +168,10 @@ def catalog_facts(facts: dict[str, Any]) -> dict[str, Any]:
 
 
 def analyse_for_catalog(samples: np.ndarray, rate: int, path: str, source_rate: int | None,
-                        bit_depth: int | None, truncated: bool) -> dict[str, Any]:
+                        bit_depth: int | None, truncated: bool, whole: WholeFile | None = None) -> dict[str, Any]:
     """:func:`analyse` → catalog columns; a top-level function so a process pool can run it."""
     return catalog_facts(analyse(samples, rate, path=path, source_rate=source_rate, bit_depth=bit_depth,
-                                 truncated=truncated))
+                                 truncated=truncated, whole=whole))
 
 
 def name_facts(path: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import math
 import os
 import re
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,7 +73,42 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
         info = sf.info(os.fspath(path))
     except Exception as err:  # noqa: BLE001 - sorted into our error classes just below
         raise _classify(path, err) from err
-    return AudioInfo(int(info.samplerate), int(info.channels), int(info.frames), info.format, info.subtype)
+    found = AudioInfo(int(info.samplerate), int(info.channels), int(info.frames), info.format, info.subtype)
+    _check_header(os.fspath(path), found)
+    return found
+
+
+#: Sample rates outside this range are a corrupt header, not audio (a 40 KB file claiming 1 Hz and
+#: 20,000 frames would otherwise be "5.5 hours", upsampled to 48 kHz).
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1_000, 768_000
+#: Longest file indexed or analysed, in seconds, unless TRAUM_MAX_DURATION_S says otherwise.
+DEFAULT_MAX_DURATION_S = 3 * 3600.0
+
+
+def max_duration_seconds() -> float:
+    """The one place the duration limit is read (env ``TRAUM_MAX_DURATION_S``)."""
+    raw = os.environ.get("TRAUM_MAX_DURATION_S")
+    if not raw:
+        return DEFAULT_MAX_DURATION_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        from traum.errors import TraumError
+
+        raise TraumError(f"TRAUM_MAX_DURATION_S must be a positive number of seconds, not {raw!r}")
+    return value
+
+
+def _check_header(path: str, info: AudioInfo) -> None:
+    if not MIN_SAMPLE_RATE <= info.sample_rate <= MAX_SAMPLE_RATE:
+        raise AudioError(f"{path}: implausible sample rate in the header ({info.sample_rate} Hz; "
+                         f"expected {MIN_SAMPLE_RATE // 1000}–{MAX_SAMPLE_RATE // 1000} kHz)")
+    limit = max_duration_seconds()
+    if info.duration > limit:
+        raise AudioError(f"{path}: {info.duration / 60:.0f} minutes long, over the {limit / 60:.0f}-minute limit "
+                         "(set TRAUM_MAX_DURATION_S to allow longer files)")
 
 
 def require_regular_file(path: str | os.PathLike[str]) -> None:
@@ -101,7 +137,7 @@ def load(path: str | os.PathLike[str], sample_rate: int | None = 48_000) -> Deco
     rate = sample_rate or info.sample_rate
     if rate != info.sample_rate:
         mono = resample(mono, info.sample_rate, rate)
-    truncated = _declared_bytes_missing(path)
+    truncated = declared_bytes_missing(path)
     return Decoded(info, np.ascontiguousarray(mono, dtype=np.float32), rate, truncated)
 
 
@@ -120,19 +156,33 @@ def resample(mono: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
 
 
 def _read_mono(path: str | os.PathLike[str]) -> np.ndarray:
-    parts = []
-    with sf.SoundFile(os.fspath(path)) as fh:
-        while True:
-            block = fh.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
-            if not len(block):
-                break
-            parts.append(block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0].copy())
+    parts = list(_mono_blocks(path))
     if not parts:
         return np.zeros(0, dtype=np.float32)
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def _declared_bytes_missing(path: str | os.PathLike[str]) -> bool:
+def mono_blocks(path: str | os.PathLike[str], block_frames: int = _BLOCK_FRAMES) -> Iterator[np.ndarray]:
+    """Mono float32 blocks at the native rate, read one at a time (errors sorted as :func:`load`'s)."""
+    require_regular_file(path)
+    try:
+        yield from _mono_blocks(path, block_frames)
+    except AudioError:
+        raise
+    except Exception as err:  # noqa: BLE001
+        raise _classify(path, err) from err
+
+
+def _mono_blocks(path: str | os.PathLike[str], block_frames: int = _BLOCK_FRAMES) -> Iterator[np.ndarray]:
+    with sf.SoundFile(os.fspath(path)) as fh:
+        while True:
+            block = fh.read(block_frames, dtype="float32", always_2d=True)
+            if not len(block):
+                break
+            yield block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0].copy()
+
+
+def declared_bytes_missing(path: str | os.PathLike[str]) -> bool:
     """True when a WAV's data chunk announces more bytes than the file holds (a cut-off download or copy).
 
     libsndfile silently reads what is there, so the header is checked by hand: RIFF chunks are simple.

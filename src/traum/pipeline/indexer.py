@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from traum.audio import Found, Unreadable, content_hash, discover
-from traum.audio.decode import Decoded, load, resample, undecodable
+from traum.analysis.stream import STREAM_SECONDS, WholeFile, read_long
+from traum.audio.decode import AudioInfo, load, probe, resample, undecodable
 from traum.audio.discover import absolute_roots
 from traum.catalog import Catalog, FileState, StemRecord
 from traum.catalog.store import PathOutcome
@@ -389,9 +390,10 @@ class IndexJob:
             return self._from_cache(digest, f, cached, known is False, started, base)
         # Embedding cache and analysis are independent: a new stem is always analysed, even when its
         # vectors come from the cache (another catalog, a moved library); only inference is skipped.
+        model = self.model if cached is None else None
         try:
             with self.report.timed("decode"):
-                decoded = _with_retry(lambda: load(f.path, None), f.path)
+                source = _with_retry(lambda: decode_source(f.path, model), f.path)
         except Exception as err:  # noqa: BLE001 - recorded, and shared with same-content files
             failure = _failure(err, {**base, "file_hash": digest})
             with self._claims_lock:
@@ -399,34 +401,26 @@ class IndexJob:
             return failure
         stem = None
         if known is False:
-            stem = _new_stem(digest, f, decoded.info, self._analyse(f.path, decoded))
-        offsets: list[float] = []
-        features: list[np.ndarray] = []
-        if cached is not None:
-            offsets = [o for o, _ in cached[1]]
-        elif self.model is not None:
-            with self.report.timed("features"):
-                samples = resample(decoded.samples, decoded.sample_rate, self.model.sample_rate)
-                windows = self.model.prepare(samples)
-            offsets, features = [w.offset for w in windows], [w.features for w in windows]
+            stem = _new_stem(digest, f, source.info, self._analyse(f.path, source))
+        offsets = [o for o, _ in cached[1]] if cached is not None else source.offsets
         elapsed = time.perf_counter() - started
         outcome = PathOutcome(status="indexed", file_hash=digest, processing_time=round(elapsed, 4), **base)
-        return Prepared(outcome, stem, digest, offsets, features, cached)
+        return Prepared(outcome, stem, digest, offsets, source.features, cached)
 
-    def _analyse(self, path: str, decoded: Decoded | None) -> dict[str, Any]:
+    def _analyse(self, path: str, source: Source | None) -> dict[str, Any]:
         """Analysis runs in a process pool (librosa is GIL-bound); this worker thread waits for it,
         the main thread keeps feeding the model. The input is the native-rate decode, exactly what
-        ``traum analyze`` analyses, so both give the same facts."""
+        ``traum analyze`` analyses (:func:`traum.analysis.analyse_path`), so both give the same facts."""
         from traum.analysis import analyse_for_catalog, name_facts
 
-        if decoded is None or not self.options.analyse:
+        if source is None or not self.options.analyse:
             return name_facts(path)
         with self.report.timed("analyse"):
-            info = decoded.info
+            info = source.info
             try:
-                return self._analysis_pool().submit(analyse_for_catalog, decoded.samples, decoded.sample_rate,
+                return self._analysis_pool().submit(analyse_for_catalog, source.samples, info.sample_rate,
                                                     path, info.sample_rate, info.bit_depth,
-                                                    decoded.truncated).result()
+                                                    source.truncated, source.whole).result()
             except Exception:  # noqa: BLE001 - a failed analysis costs the facts, never the file
                 log.exception("analysis failed for %s; keeping what its name says", path)
                 return name_facts(path)
@@ -442,8 +436,6 @@ class IndexJob:
 
     def _from_cache(self, digest: str, f: Found, cached, new_stem: bool, started: float, base: dict) -> Prepared:
         """Vectors from the cache; only the header is read for a new stem's facts."""
-        from traum.audio import probe
-
         stem = None
         if new_stem:
             info = probe(f.path)
@@ -490,6 +482,42 @@ def watch_parent(parent_pid: int) -> None:
         os._exit(1)
 
     threading.Thread(target=poll, name="traum-parent-watch", daemon=True).start()
+
+
+@dataclass(slots=True)
+class Source:
+    """One decode of a file, for analysis and (when inference is needed) the model."""
+
+    info: AudioInfo
+    #: Native-rate mono samples: the whole file, or its head when ``whole`` measured a long one.
+    samples: np.ndarray
+    truncated: bool
+    whole: WholeFile | None
+    offsets: list[float]
+    features: list[np.ndarray]
+
+
+def decode_source(path: str, model: EmbeddingModel | None) -> Source:
+    """Decode once at the native rate; a file over ``STREAM_SECONDS`` is streamed block by block and
+    only its model windows (as features) and analysis head are kept, so memory does not grow with it."""
+    info = probe(path)
+    offsets: list[float] = []
+    features: list[np.ndarray] = []
+    if info.duration > STREAM_SECONDS:
+        def on_window(offset: float, clip: np.ndarray) -> None:
+            assert model is not None
+            offsets.append(offset)
+            features.append(model.prepare(clip)[0].features)
+
+        long = read_long(path, model_rate=model.sample_rate if model else None,
+                         window_seconds=model.window_seconds if model else 10.0,
+                         on_window=on_window if model else None)
+        return Source(info, long.head, long.truncated, long.whole, offsets, features)
+    decoded = load(path, None)
+    if model is not None:
+        windows = model.prepare(resample(decoded.samples, decoded.sample_rate, model.sample_rate))
+        offsets, features = [w.offset for w in windows], [w.features for w in windows]
+    return Source(decoded.info, decoded.samples, decoded.truncated, None, offsets, features)
 
 
 def _new_stem(digest: str, f: Found, info, facts: dict) -> StemRecord:
