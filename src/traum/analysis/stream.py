@@ -23,6 +23,7 @@ STREAM_SECONDS = 600.0
 #: BS.1770 gating: 400 ms blocks every 100 ms.
 _STEP_SECONDS = 0.1
 _TRUE_PEAK_CONTEXT = 64
+_SUB_BLOCK = 1 << 16
 
 
 @dataclass
@@ -46,8 +47,11 @@ class WholeFile:
     _tp_context: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
 
     def add(self, block: np.ndarray) -> None:
-        if not len(block):
-            return
+        # Sub-blocks keep the float64 filter and 4× true-peak temporaries at a few MB whatever the block.
+        for start in range(0, len(block), _SUB_BLOCK):
+            self._add(block[start:start + _SUB_BLOCK])
+
+    def _add(self, block: np.ndarray) -> None:
         magnitude = np.abs(block)
         self.peak = max(self.peak, float(magnitude.max()))
         self.total += float(np.sum(block, dtype=np.float64))
@@ -120,12 +124,11 @@ class WholeFile:
 
     def integrated_loudness(self) -> float | None:
         """BS.1770-4 gated loudness of a mono signal, in LUFS (None when everything is gated out)."""
-        if not self.step_power:
-            return None
-        steps = np.concatenate(self.step_power)
-        if len(steps) < 4:
-            return None
-        z = np.convolve(steps, np.ones(4), mode="valid") / (4 * _STEP_SECONDS * self.rate)
+        steps = np.concatenate(self.step_power) if self.step_power else np.zeros(0)
+        if len(steps) < 4:  # shorter than one gating block: measured as one zero-padded block, as pyloudnorm does
+            z = np.array([(steps.sum() + np.sum(self._k_carry ** 2)) / (4 * _STEP_SECONDS * self.rate)])
+        else:
+            z = np.convolve(steps, np.ones(4), mode="valid") / (4 * _STEP_SECONDS * self.rate)
         with np.errstate(divide="ignore"):
             blocks = -0.691 + 10 * np.log10(z)
         gated = z[blocks >= -70.0]
