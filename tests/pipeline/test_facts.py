@@ -60,3 +60,12 @@ def test_index_stores_the_facts_analyze_gives(tmp_path, tiny_model):
             assert loudness[facts["path"]] == facts["loudness_lufs"]
     if loudness is None:
         pytest.skip("the catalog has no loudness_lufs column yet (catalog migration v3)")
+
+
+def test_the_callers_options_are_never_changed(tmp_path, tiny_model):
+    library = copy_library(tmp_path / "lib", FILES[:1])
+    options = IndexOptions(model=str(tiny_model), workers=1, analyse=False)
+    before = repr(options)
+    with Catalog(tmp_path / "a.db") as catalog:
+        report = run_index([library], catalog, options)
+    assert repr(options) == before and report.peak_rss_mb > 10

@@ -11,8 +11,7 @@ from tests.helpers import copy_library
 from traum.catalog import Catalog
 from traum.catalog.store import FileState
 from traum.errors import CatalogError, TransientAudioError
-from traum.pipeline import IndexOptions, run_index
-from traum.pipeline import indexer
+from traum.pipeline import IndexOptions, indexer, run_index
 
 FILES = ["dirt-samples/bd/BT0A0D0.wav", "dirt-samples/sn/ST0T0S0.wav", "dirt-samples/hh/000_hh3closedhh.wav",
          "dirt-samples/cp/HANDCLP0.wav", "dirt-samples/pad/alien-monolith-pad.wav",
@@ -64,9 +63,9 @@ def test_permission_errors_are_transient_and_retried_whatever_the_retry_count(tm
     assert outcome.status == "failed" and outcome.checkpoint == {"transient": True, "permission": True}
     state = FileState("/x/a.wav", None, "failed", 10, 5, indexer.MAX_RUN_RETRIES + 5, outcome.error,
                       outcome.checkpoint)
-    assert indexer._task_kind(indexer.Found("/x/a.wav", 10, 5), state, embed=True) == "full"
+    assert indexer._task_kind(indexer.Found("/x/a.wav", 10, 5), state) == "full"
     corrupt = FileState("/x/a.wav", None, "failed", 10, 5, 1, "bad", {"transient": False})
-    assert indexer._task_kind(indexer.Found("/x/a.wav", 10, 5), corrupt, embed=True) is None
+    assert indexer._task_kind(indexer.Found("/x/a.wav", 10, 5), corrupt) is None
 
 
 def test_libsndfile_permission_denied_is_transient(tmp_path):

@@ -11,7 +11,7 @@ import time
 import psutil
 import pytest
 
-from tests.helpers import DIRT, copy_library, CORPUS
+from tests.helpers import CORPUS, DIRT, copy_library
 
 
 @pytest.fixture

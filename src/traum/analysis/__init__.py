@@ -87,9 +87,9 @@ def analyse(samples: np.ndarray, rate: int, *, path: str = "", source_rate: int 
     warnings.filterwarnings("ignore", category=UserWarning, module="librosa")
     from traum.analysis.features import RATE, harmonic, spectral, temporal
     from traum.analysis.loudness import loudness, quality, quality_from
-    from traum.vocabulary import bpm_from_name, category_from_path
     from traum.analysis.rhythm import tempo
     from traum.analysis.tonal import root_note
+    from traum.vocabulary import bpm_from_name, category_from_path
 
     samples, rate = valid_samples(samples, rate)
     if whole is None:
@@ -130,8 +130,8 @@ def _key(y: np.ndarray, path: str, category: str, category_confidence: float, ha
          note: str | None, is_loop: bool) -> tuple[str | None, str | None]:
     from traum.analysis.category import NO_KEY, PITCHED_LOOP
     from traum.analysis.features import RATE
-    from traum.vocabulary import key_from_name
     from traum.analysis.tonal import key_chroma, key_from_chroma, pitch_classes_present
+    from traum.vocabulary import key_from_name
 
     named = key_from_name(path) if path else None
     if named:

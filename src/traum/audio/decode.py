@@ -24,7 +24,7 @@ from traum.errors import AudioError, NotAudio, TransientAudioError
 #: Extensions a producer would expect to be audio; a file with one of these that libsndfile cannot
 #: read is reported as failed (corrupt), any other unreadable file as skipped (not audio).
 AUDIO_EXTENSIONS = frozenset(
-    ".wav .wave .bwf .aif .aiff .aifc .flac .ogg .oga .opus .mp3 .caf .w64 .rf64 .au .snd".split()
+    [".wav", ".wave", ".bwf", ".aif", ".aiff", ".aifc", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".caf", ".w64", ".rf64", ".au", ".snd"]
 )
 
 #: Read long files in blocks so a 10-minute stereo stem never sits in memory as float32 stereo.
@@ -71,7 +71,7 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
     require_regular_file(path)
     try:
         info = sf.info(os.fspath(path))
-    except Exception as err:  # noqa: BLE001 - sorted into our error classes just below
+    except Exception as err:
         raise _classify(path, err) from err
     found = AudioInfo(int(info.samplerate), int(info.channels), int(info.frames), info.format, info.subtype)
     _check_header(os.fspath(path), found)
@@ -130,7 +130,7 @@ def load(path: str | os.PathLike[str], sample_rate: int | None = 48_000) -> Deco
     info = probe(path)
     try:
         mono = _read_mono(path)
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         raise _classify(path, err) from err
     if mono.size == 0:
         raise AudioError(f"{path}: no audio frames")
@@ -169,7 +169,7 @@ def mono_blocks(path: str | os.PathLike[str], block_frames: int = _BLOCK_FRAMES)
         yield from _mono_blocks(path, block_frames)
     except AudioError:
         raise
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         raise _classify(path, err) from err
 
 
@@ -203,10 +203,10 @@ def declared_bytes_missing(path: str | os.PathLike[str]) -> bool:
     return False
 
 
-_NOT_RECOGNISED = re.compile(r"format not recogni[sz]ed|unknown format|not a valid|file contains data in an unknown", re.I)
+_NOT_RECOGNISED = re.compile(r"format not recogni[sz]ed|unknown format|not a valid|file contains data in an unknown", re.IGNORECASE)
 
 
-_TRANSIENT = re.compile(r"permission denied|input/output error|resource temporarily unavailable", re.I)
+_TRANSIENT = re.compile(r"permission denied|input/output error|resource temporarily unavailable", re.IGNORECASE)
 
 
 def _classify(path: str | os.PathLike[str], err: Exception) -> AudioError:

@@ -21,14 +21,21 @@ from typing import Any
 
 import numpy as np
 
-from traum.audio import Found, Unreadable, content_hash, discover
 from traum.analysis.stream import STREAM_SECONDS, WholeFile, read_long
+from traum.audio import Found, Unreadable, content_hash, discover
 from traum.audio.decode import AudioInfo, load, probe, resample, undecodable
 from traum.audio.discover import absolute_roots
 from traum.catalog import Catalog, FileState, StemRecord
 from traum.catalog.store import PathOutcome
 from traum.embedding.base import EmbeddingModel, pool_windows
-from traum.errors import AudioError, CatalogError, ModelUnavailable, NotAudio, NotFound, TraumError
+from traum.errors import (
+    AudioError,
+    CatalogError,
+    ModelUnavailable,
+    NotAudio,
+    NotFound,
+    TraumError,
+)
 from traum.pipeline.report import IndexReport, NullProgress, Progress
 
 log = logging.getLogger(__name__)
@@ -50,7 +57,6 @@ class IndexOptions:
     #: Model windows per inference batch; None adapts to the device.
     batch_size: int | None = None
     workers: int | None = None
-    embed: bool = True
     #: Use the machine-wide embedding cache (content hash + model + processing version).
     cache: bool = True
     #: Tempo, key, note, loudness, quality, category and descriptors for every new sample.
@@ -122,7 +128,9 @@ class IndexJob:
         self._waiting: dict[str, list[PathOutcome]] = {}
         self._cache = None
         self._zero_shot = None
-        if options.cache and options.embed:
+        #: Windows per inference batch: the caller's choice, else the device's default, shrunk on OOM.
+        self._batch: int | None = options.batch_size
+        if options.cache:
             from traum.embedding.cache import default_cache
 
             self._cache = default_cache()
@@ -132,7 +140,7 @@ class IndexJob:
     def run(self, paths: Sequence[str | os.PathLike[str]]) -> IndexReport:
         started = time.perf_counter()
         roots = absolute_roots(paths)
-        if self.options.embed and self.options.model and self.model is None:
+        if self.options.model and self.model is None:
             from traum.embedding.clap import check_model_name
 
             check_model_name(self.options.model)
@@ -142,7 +150,7 @@ class IndexJob:
         with self.report.timed("discover"):
             found = self._discover(roots)
         tasks = self._plan(found)
-        if self.options.embed and (tasks or self._model_changed()):
+        if tasks or self._model_changed():
             self._ensure_model()
         if self.model is None:
             tasks = [t for t in tasks if t.kind == "full"]
@@ -180,7 +188,7 @@ class IndexJob:
         tasks = []
         for f in found:
             state = self.catalog.file_state(f.path)
-            kind = _task_kind(f, state, embed=self.options.embed)
+            kind = _task_kind(f, state)
             if kind is None:
                 self.report.unchanged += 1
             else:
@@ -249,12 +257,11 @@ class IndexJob:
         return len(batch) >= 256 or (bool(batch) and time.monotonic() - batch.started > FLUSH_SECONDS)
 
     def _batch_size(self) -> int:
-        if self.options.batch_size:
-            return self.options.batch_size
-        from traum.embedding.batching import default_batch_size
+        if not self._batch:
+            from traum.embedding.batching import default_batch_size
 
-        self.options.batch_size = default_batch_size(getattr(self.model, "device", "cpu"))
-        return self.options.batch_size
+            self._batch = default_batch_size(getattr(self.model, "device", "cpu"))
+        return self._batch
 
     def _accept(self, result: Prepared | Waiting | PathOutcome, batch: Batch) -> None:
         if isinstance(result, Prepared):
@@ -339,7 +346,7 @@ class IndexJob:
         features = [f for item in todo for f in item.features]
         if features:
             with self.report.timed("infer"):
-                vectors, self.options.batch_size = embed_in_batches(self.model, features, self._batch_size())
+                vectors, self._batch = embed_in_batches(self.model, features, self._batch_size())
             self.report.windows_embedded += len(features)
         start = 0
         for item in todo:
@@ -421,7 +428,7 @@ class IndexJob:
                 return self._analysis_pool().submit(analyse_for_catalog, source.samples, info.sample_rate,
                                                     path, info.sample_rate, info.bit_depth,
                                                     source.truncated, source.whole).result()
-            except Exception:  # noqa: BLE001 - a failed analysis costs the facts, never the file
+            except Exception:
                 log.exception("analysis failed for %s; keeping what its name says", path)
                 return name_facts(path)
 
@@ -553,14 +560,14 @@ def _same_failure(failure: PathOutcome, other: PathOutcome) -> PathOutcome:
     return replace(failure, path=other.path, file_size=other.file_size, mtime_ns=other.mtime_ns)
 
 
-def _task_kind(f: Found, state: FileState | None, *, embed: bool) -> str | None:
+def _task_kind(f: Found, state: FileState | None) -> str | None:
     if state is None or state.status == "missing":
         return "full"
     unchanged = state.file_size == f.size and state.mtime_ns == f.mtime_ns
     if not unchanged:
         return "full"
     if state.status == "pending":
-        return "embed" if embed else None
+        return "embed"
     if state.status == "failed" and state.checkpoint.get("permission"):
         return "full"  # fixed with chmod, which leaves size and mtime alone; a denied open costs nothing
     if state.status == "failed" and state.checkpoint.get("transient") and state.retry_count < MAX_RUN_RETRIES:
