@@ -103,21 +103,16 @@ def analyze(files: Sequence[PathLike], *, workers: int | None = None) -> list[di
 
 
 def _analyze_one(path: str) -> dict[str, Any]:
-    from traum.analysis import analyse
-    from traum.audio import load
+    from traum.analysis import analyse_path
 
     if Path(path).is_dir():
         return {"path": path, "error": "is a folder; give audio files, or catalogue a folder with `traum index`"}
     try:
-        decoded = load(path, None)
+        facts = analyse_path(path)
     except TraumError as err:
         return {"path": path, "error": str(err).removeprefix(path + ": ")}
     except OSError as err:  # missing, unreadable: one bad argument never stops the others
         return {"path": path, "error": (err.strerror or str(err)).lower()}
-    info = decoded.info
-    try:
-        facts = analyse(decoded.samples, decoded.sample_rate, path=path, source_rate=info.sample_rate,
-                        bit_depth=info.bit_depth, truncated=decoded.truncated)
     except Exception:  # noqa: BLE001 - a bug on one file costs that file's facts, not the run
         logging.getLogger(__name__).exception("analysis failed for %s", path)
         return {"path": path, "error": "analysis failed (details in the log file)"}

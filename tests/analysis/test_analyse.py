@@ -118,3 +118,41 @@ def test_speech_and_long_music_are_analysed_without_crashing():
     speech = run(EXAMPLES / "198-209-0000.ogg")
     assert speech["key"] is None or speech["category"] not in ("kick", "snare")
     assert sf.info(str(EXAMPLES / "198-209-0000.ogg")).duration == pytest.approx(speech["duration"], abs=0.01)
+
+
+def _tone(n: int = 22_050) -> np.ndarray:
+    return (np.sin(np.linspace(0, 2 * np.pi * 440, n)) * 0.5).astype(np.float32)
+
+
+@pytest.mark.parametrize("samples, rate, words", [
+    (np.zeros(0, np.float32), 22_050, "empty"),
+    (np.array([0.1, np.nan] * 5000, np.float32), 22_050, "nan"),
+    (np.array([0.1, np.inf] * 5000, np.float32), 22_050, "nan or infinity"),
+    (np.zeros(22_050, np.float32), 0, "sample rate"),
+    (np.zeros(22_050, np.float32), -44_100, "sample rate"),
+    (np.zeros((2, 2, 100), np.float32), 22_050, "mono"),
+    (np.array(["a", "b"]), 22_050, "real numbers"),
+])
+def test_analyse_refuses_what_is_not_audio_with_a_clear_error(samples, rate, words):
+    from traum.analysis import InvalidSamples
+
+    with pytest.raises(InvalidSamples, match="(?i)" + words) as caught:
+        analyse(samples, rate)
+    assert isinstance(caught.value, ValueError)
+
+
+def test_analyse_scales_integer_pcm_to_full_scale_floats():
+    tone = _tone()
+    as_float = analyse(tone, 22_050)
+    as_int16 = analyse((tone * 32767).astype(np.int16), 22_050)
+    assert as_int16["loudness_lufs"] == pytest.approx(as_float["loudness_lufs"], abs=0.1)
+    assert as_int16["loudness_lufs"] < 0 and as_int16["peak_dbfs"] <= 0
+
+
+def test_analyse_mixes_stereo_down_in_either_layout():
+    tone = _tone()
+    mono = analyse(tone, 22_050)
+    frames_first = analyse(np.stack([tone, tone], axis=1), 22_050)
+    channels_first = analyse(np.stack([tone, tone]), 22_050)
+    assert frames_first["duration"] == channels_first["duration"] == mono["duration"] == pytest.approx(1.0)
+    assert frames_first["loudness_lufs"] == channels_first["loudness_lufs"] == mono["loudness_lufs"]

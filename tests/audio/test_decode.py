@@ -79,3 +79,16 @@ def test_samples_line_up_with_librosa_load(rel):
     ours = load(CORPUS / rel, 48_000).samples
     assert len(ours) == len(reference)
     assert np.abs(ours - reference).max() < 1e-5
+
+
+def test_a_fifo_or_device_is_refused_before_it_is_opened(tmp_path):
+    import os
+
+    from traum.audio import content_hash, probe
+    from traum.errors import NotAudio
+
+    os.mkfifo(tmp_path / "pipe.wav")  # opening it for reading would block until a writer comes
+    for target in (tmp_path / "pipe.wav", "/dev/zero"):
+        for read in (lambda p: load(p, None), probe, content_hash):
+            with pytest.raises(NotAudio, match="not a regular file"):
+                read(target)

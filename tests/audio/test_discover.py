@@ -46,3 +46,17 @@ def test_unreadable_folder_is_reported(tmp_path):
         assert [i.path for i in items if isinstance(i, Unreadable)] == [str(locked)]
     finally:
         locked.chmod(0o755)
+
+
+def test_fifos_and_devices_are_reported_never_opened(tmp_path):
+    from traum.audio import Unreadable
+
+    os.mkfifo(tmp_path / "pipe.wav")
+    os.symlink("/dev/null", tmp_path / "null.wav")
+    os.symlink(tmp_path / "nowhere", tmp_path / "gone.wav")
+    found = {os.path.basename(item.path): item for item in discover([tmp_path])}
+    assert found["pipe.wav"].reason == "not a regular file (FIFO)"
+    assert found["null.wav"].reason == "symbolic link to not a regular file (character device)"
+    assert found["gone.wav"].reason == "broken symbolic link"
+    direct = list(discover([tmp_path / "pipe.wav", "/dev/zero"]))
+    assert all(isinstance(item, Unreadable) and "not a regular file" in item.reason for item in direct)

@@ -125,7 +125,7 @@ def test_a_new_model_reembeds_everything(library, db, tiny_model, tmp_path):
 
 
 def test_transient_errors_are_retried_then_recorded(library, db, tiny_model, monkeypatch):
-    import traum.pipeline.indexer as indexer
+    from traum.pipeline import indexer
 
     calls = []
     real = indexer.content_hash

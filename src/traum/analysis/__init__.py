@@ -7,16 +7,75 @@ spectral/temporal/harmonic descriptors.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from traum.analysis.stream import WholeFile
+
+from traum.errors import TraumError
 
 ANALYSIS_SECONDS = 30
 
 
+class InvalidSamples(TraumError, ValueError):
+    """:func:`analyse` was given something that is not mono audio it can measure."""
+
+
+def valid_samples(samples: Any, rate: Any) -> tuple[np.ndarray, int]:
+    """Mono float32 samples in [-1, 1] and a positive rate, or :class:`InvalidSamples` saying what is wrong.
+
+    Like ``librosa.util.valid_audio`` at the boundary, but forgiving where the intent is clear:
+    integer PCM (int16, int32, uint8) is scaled to [-1, 1] (measured raw, an int16 clip read +66 LUFS),
+    and a 2-D array is mixed down to mono, taking the shorter axis as channels (``(frames, channels)``
+    from soundfile or ``(channels, frames)`` from librosa both work).
+    """
+    if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or rate <= 0:
+        raise InvalidSamples(f"sample rate must be a positive whole number of Hz, not {rate!r}")
+    y = np.asarray(samples)
+    if y.dtype == np.bool_ or not (np.issubdtype(y.dtype, np.number) and not np.iscomplexobj(y)):
+        raise InvalidSamples(f"samples must be real numbers, not {y.dtype}")
+    if y.ndim == 2:
+        y = y.mean(axis=int(np.argmin(y.shape)), dtype=np.float64)
+    elif y.ndim != 1:
+        raise InvalidSamples(f"samples must be mono (1-D) or channels × frames (2-D), not {y.ndim}-D")
+    if y.size == 0:
+        raise InvalidSamples("no samples to analyse (empty audio)")
+    if np.issubdtype(y.dtype, np.unsignedinteger):
+        half = float(2 ** (8 * y.dtype.itemsize - 1))
+        y = (y.astype(np.float64) - half) / half
+    elif np.issubdtype(y.dtype, np.integer):
+        y = y.astype(np.float64) / float(2 ** (8 * y.dtype.itemsize - 1))
+    if not np.all(np.isfinite(y)):
+        raise InvalidSamples("samples contain NaN or infinity")
+    return np.ascontiguousarray(y, dtype=np.float32), int(rate)
+
+
+def analyse_path(path: str) -> dict[str, Any]:
+    """:func:`analyse` of a file, as ``traum analyze`` and ``traum index`` both do it: decoded whole at
+    its native rate, or streamed block by block when longer than ``STREAM_SECONDS``."""
+    from traum.analysis.stream import STREAM_SECONDS, read_long
+    from traum.audio import load, probe
+
+    info = probe(path)
+    if info.duration > STREAM_SECONDS:
+        long = read_long(path)
+        return analyse(long.head, info.sample_rate, path=path, source_rate=info.sample_rate,
+                       bit_depth=info.bit_depth, truncated=long.truncated, whole=long.whole)
+    decoded = load(path, None)
+    return analyse(decoded.samples, decoded.sample_rate, path=path, source_rate=info.sample_rate,
+                   bit_depth=info.bit_depth, truncated=decoded.truncated)
+
+
 def analyse(samples: np.ndarray, rate: int, *, path: str = "", source_rate: int | None = None,
-            bit_depth: int | None = None, truncated: bool = False) -> dict[str, Any]:
-    """Analyse mono ``samples`` at ``rate``; ``path`` lends name evidence (shorthand, tempo, key)."""
+            bit_depth: int | None = None, truncated: bool = False, whole: WholeFile | None = None
+            ) -> dict[str, Any]:
+    """Analyse mono ``samples`` at ``rate``; ``path`` lends name evidence (shorthand, tempo, key).
+
+    Raises :class:`InvalidSamples` for empty, non-finite or non-numeric input or a rate <= 0; integer
+    PCM is scaled to [-1, 1] and 2-D input mixed down to mono (see :func:`valid_samples`).
+    """
     import warnings
 
     import soxr
@@ -27,16 +86,24 @@ def analyse(samples: np.ndarray, rate: int, *, path: str = "", source_rate: int 
     # the facts it returns are still right or None.
     warnings.filterwarnings("ignore", category=UserWarning, module="librosa")
     from traum.analysis.features import RATE, harmonic, spectral, temporal
-    from traum.analysis.loudness import loudness, quality
-    from traum.vocabulary import bpm_from_name, category_from_path
+    from traum.analysis.loudness import loudness, quality, quality_from
     from traum.analysis.rhythm import tempo
     from traum.analysis.tonal import root_note
+    from traum.vocabulary import bpm_from_name, category_from_path
 
+    samples, rate = valid_samples(samples, rate)
+    if whole is None:
+        duration = len(samples) / rate
+        measures = {**loudness(samples, rate),
+                    **quality(samples, rate, source_rate=source_rate, bit_depth=bit_depth, truncated=truncated)}
+    else:  # a long file: ``samples`` is its head, ``whole`` measured all of it block by block
+        duration = whole.frames / whole.rate
+        measures = {**whole.loudness(), **quality_from(whole.quality_evidence(), source_rate=source_rate,
+                                                       bit_depth=bit_depth, truncated=truncated)}
+        samples = samples[: ANALYSIS_SECONDS * rate]
     y = samples if rate == RATE else soxr.resample(samples, rate, RATE).astype(np.float32)
-    duration = len(samples) / rate
     facts: dict[str, Any] = {"duration": round(duration, 4)}
-    facts.update(loudness(samples, rate))
-    facts.update(quality(samples, rate, source_rate=source_rate, bit_depth=bit_depth, truncated=truncated))
+    facts.update(measures)
     # Descriptors, tempo and key from the first 30 s: enough for any loop, and a 10-minute stem costs
     # no more than a long loop (a 2-minute song took 1.3 s of CPU uncapped, 1 % of files but a third
     # of all analysis time). Loudness and quality above see the whole file.
@@ -63,8 +130,8 @@ def _key(y: np.ndarray, path: str, category: str, category_confidence: float, ha
          note: str | None, is_loop: bool) -> tuple[str | None, str | None]:
     from traum.analysis.category import NO_KEY, PITCHED_LOOP
     from traum.analysis.features import RATE
-    from traum.vocabulary import key_from_name
     from traum.analysis.tonal import key_chroma, key_from_chroma, pitch_classes_present
+    from traum.vocabulary import key_from_name
 
     named = key_from_name(path) if path else None
     if named:
@@ -95,14 +162,16 @@ def catalog_facts(facts: dict[str, Any]) -> dict[str, Any]:
         "harmonic_features": {**facts["harmonic_features"], "note": facts["note"], "cents": facts["cents"]},
         "quality_ok": facts["quality_ok"], "quality_score": facts["quality_score"],
         "noise_level": facts["noise_floor_dbfs"], "dynamic_range": facts["dynamic_range"],
+        "loudness_lufs": facts["loudness_lufs"], "true_peak_dbfs": facts["true_peak_dbfs"],
+        "quality_issues": list(facts["quality_issues"]),
     }
 
 
 def analyse_for_catalog(samples: np.ndarray, rate: int, path: str, source_rate: int | None,
-                        bit_depth: int | None, truncated: bool) -> dict[str, Any]:
+                        bit_depth: int | None, truncated: bool, whole: WholeFile | None = None) -> dict[str, Any]:
     """:func:`analyse` → catalog columns; a top-level function so a process pool can run it."""
     return catalog_facts(analyse(samples, rate, path=path, source_rate=source_rate, bit_depth=bit_depth,
-                                 truncated=truncated))
+                                 truncated=truncated, whole=whole))
 
 
 def name_facts(path: str) -> dict[str, Any]:

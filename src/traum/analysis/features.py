@@ -46,7 +46,7 @@ def temporal(y: np.ndarray, rate: int = RATE) -> dict:
     return {
         "attack": _r(peak_at / rate),
         "decay": _r((decay[-1] if len(decay) else 0) / rate),
-        "onset_count": int(len(onsets)),
+        "onset_count": len(onsets),
         "onset_rate": _r(len(onsets) / duration if duration else 0.0, 3),
         "zero_crossing_rate": _r(np.mean(librosa.feature.zero_crossing_rate(y, hop_length=HOP))) if len(y) else 0.0,
     }

@@ -53,17 +53,27 @@ def _frame_rms(samples: np.ndarray, rate: int, seconds: float = 0.02) -> np.ndar
 def quality(samples: np.ndarray, rate: int, *, source_rate: int | None = None, bit_depth: int | None = None,
             truncated: bool = False) -> dict:
     """``quality_ok``, ``quality_score`` (1 = no issues) and ``quality_issues`` with reasons."""
+    evidence = {"peak": float(np.max(np.abs(samples))) if len(samples) else 0.0,
+                "mean": float(np.mean(samples)) if len(samples) else 0.0,
+                "clipped_runs": _clipped_runs(samples), "leading_silence": _leading_silence(samples, rate)}
+    return quality_from(evidence, source_rate=source_rate, bit_depth=bit_depth, truncated=truncated)
+
+
+def quality_from(evidence: dict, *, source_rate: int | None = None, bit_depth: int | None = None,
+                 truncated: bool = False) -> dict:
+    """:func:`quality` from its evidence (peak, mean, clipped_runs, leading_silence), however gathered."""
     issues = []
-    peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
-    if _clipped_runs(samples) >= 3:
+    peak = evidence["peak"]
+    mean = evidence["mean"]
+    if evidence["clipped_runs"] >= 3:
         issues.append("clipping")
-    if abs(float(np.mean(samples))) > 0.01 * max(peak, 1e-9) and abs(float(np.mean(samples))) > 0.005:
+    if abs(mean) > 0.01 * max(peak, 1e-9) and abs(mean) > 0.005:
         issues.append("dc offset")
     if peak < 10 ** (-60 / 20):
         issues.append("silent")
     elif peak < 10 ** (-40 / 20):
         issues.append("near silence")
-    lead = _leading_silence(samples, rate)
+    lead = evidence["leading_silence"]
     if lead > 0.5 and "silent" not in issues:
         issues.append(f"long leading silence ({lead:.1f} s)")
     if truncated:
@@ -89,6 +99,9 @@ def _clipped_runs(samples: np.ndarray, threshold: float = 0.999, run: int = 3) -
     return int(np.sum(lengths >= run))
 
 
-def _leading_silence(samples: np.ndarray, rate: int, threshold_db: float = -50.0) -> float:
+SILENCE_THRESHOLD_DB = -50.0
+
+
+def _leading_silence(samples: np.ndarray, rate: int, threshold_db: float = SILENCE_THRESHOLD_DB) -> float:
     above = np.flatnonzero(np.abs(samples) > 10 ** (threshold_db / 20))
     return float(above[0] / rate) if len(above) else len(samples) / rate

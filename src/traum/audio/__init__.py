@@ -3,8 +3,8 @@
 Nothing here knows about the catalog.
 """
 
-from traum.audio.decode import AudioInfo, Decoded, load, probe
+from traum.audio.decode import AudioInfo, Decoded, load, peaks, probe
 from traum.audio.discover import Found, Unreadable, discover
 from traum.audio.fingerprint import content_hash
 
-__all__ = ["AudioInfo", "Decoded", "Found", "Unreadable", "content_hash", "discover", "load", "probe"]
+__all__ = ["AudioInfo", "Decoded", "Found", "Unreadable", "content_hash", "discover", "load", "peaks", "probe"]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +24,7 @@ from traum.errors import AudioError, NotAudio, TransientAudioError
 #: Extensions a producer would expect to be audio; a file with one of these that libsndfile cannot
 #: read is reported as failed (corrupt), any other unreadable file as skipped (not audio).
 AUDIO_EXTENSIONS = frozenset(
-    ".wav .wave .bwf .aif .aiff .aifc .flac .ogg .oga .opus .mp3 .caf .w64 .rf64 .au .snd".split()
+    [".wav", ".wave", ".bwf", ".aif", ".aiff", ".aifc", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".caf", ".w64", ".rf64", ".au", ".snd"]
 )
 
 #: Read long files in blocks so a 10-minute stereo stem never sits in memory as float32 stereo.
@@ -66,11 +68,61 @@ class Decoded:
 
 def probe(path: str | os.PathLike[str]) -> AudioInfo:
     """Read the header only."""
+    require_regular_file(path)
     try:
         info = sf.info(os.fspath(path))
-    except Exception as err:  # noqa: BLE001 - sorted into our error classes just below
+    except Exception as err:
         raise _classify(path, err) from err
-    return AudioInfo(int(info.samplerate), int(info.channels), int(info.frames), info.format, info.subtype)
+    found = AudioInfo(int(info.samplerate), int(info.channels), int(info.frames), info.format, info.subtype)
+    _check_header(os.fspath(path), found)
+    return found
+
+
+#: Sample rates outside this range are a corrupt header, not audio (a 40 KB file claiming 1 Hz and
+#: 20,000 frames would otherwise be "5.5 hours", upsampled to 48 kHz).
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1_000, 768_000
+#: Longest file indexed or analysed, in seconds, unless TRAUM_MAX_DURATION_S says otherwise.
+DEFAULT_MAX_DURATION_S = 3 * 3600.0
+
+
+def max_duration_seconds() -> float:
+    """The one place the duration limit is read (env ``TRAUM_MAX_DURATION_S``)."""
+    raw = os.environ.get("TRAUM_MAX_DURATION_S")
+    if not raw:
+        return DEFAULT_MAX_DURATION_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        from traum.errors import TraumError
+
+        raise TraumError(f"TRAUM_MAX_DURATION_S must be a positive number of seconds, not {raw!r}")
+    return value
+
+
+def _check_header(path: str, info: AudioInfo) -> None:
+    if not MIN_SAMPLE_RATE <= info.sample_rate <= MAX_SAMPLE_RATE:
+        raise AudioError(f"{path}: implausible sample rate in the header ({info.sample_rate} Hz; "
+                         f"expected {MIN_SAMPLE_RATE // 1000}–{MAX_SAMPLE_RATE // 1000} kHz)")
+    limit = max_duration_seconds()
+    if info.duration > limit:
+        raise AudioError(f"{path}: {info.duration / 60:.0f} minutes long, over the {limit / 60:.0f}-minute limit "
+                         "(set TRAUM_MAX_DURATION_S to allow longer files)")
+
+
+def require_regular_file(path: str | os.PathLike[str]) -> None:
+    """Opening a FIFO or a device blocks forever or reads without end: refuse before opening."""
+    from traum.audio.discover import not_regular_reason
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError as err:
+        raise AudioError(f"{os.fspath(path)}: file not found") from err
+    except OSError as err:
+        raise TransientAudioError(f"{os.fspath(path)}: {err.strerror or err}") from err
+    if not stat.S_ISREG(mode):
+        raise NotAudio(f"{os.fspath(path)}: {not_regular_reason(mode)}")
 
 
 def load(path: str | os.PathLike[str], sample_rate: int | None = 48_000) -> Decoded:
@@ -78,22 +130,24 @@ def load(path: str | os.PathLike[str], sample_rate: int | None = 48_000) -> Deco
     info = probe(path)
     try:
         mono = _read_mono(path)
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         raise _classify(path, err) from err
     if mono.size == 0:
         raise AudioError(f"{path}: no audio frames")
     rate = sample_rate or info.sample_rate
     if rate != info.sample_rate:
-        mono = _resample(mono, info.sample_rate, rate)
-    truncated = _declared_bytes_missing(path)
+        mono = resample(mono, info.sample_rate, rate)
+    truncated = declared_bytes_missing(path)
     return Decoded(info, np.ascontiguousarray(mono, dtype=np.float32), rate, truncated)
 
 
-def _resample(mono: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+def resample(mono: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     """soxr HQ, with exactly the output length ``librosa.load`` gives, so clips line up sample for sample
     with the usual reference loader: CLAP repeat-pads short clips, and a one-sample difference shifts
     every repeat (mean-removed cosine 0.975 instead of 0.9999 on a 2 s clip). librosa takes
     ceil(n × (out / in)) in floating point, which is sometimes one more than the exact ceil."""
+    if rate_in == rate_out:
+        return np.ascontiguousarray(mono, dtype=np.float32)
     out = soxr.resample(mono, rate_in, rate_out, quality="HQ").astype(np.float32, copy=False)
     size = int(math.ceil(len(mono) * (float(rate_out) / rate_in)))
     if len(out) < size:
@@ -102,19 +156,33 @@ def _resample(mono: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
 
 
 def _read_mono(path: str | os.PathLike[str]) -> np.ndarray:
-    parts = []
-    with sf.SoundFile(os.fspath(path)) as fh:
-        while True:
-            block = fh.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
-            if not len(block):
-                break
-            parts.append(block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0].copy())
+    parts = list(_mono_blocks(path))
     if not parts:
         return np.zeros(0, dtype=np.float32)
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def _declared_bytes_missing(path: str | os.PathLike[str]) -> bool:
+def mono_blocks(path: str | os.PathLike[str], block_frames: int = _BLOCK_FRAMES) -> Iterator[np.ndarray]:
+    """Mono float32 blocks at the native rate, read one at a time (errors sorted as :func:`load`'s)."""
+    require_regular_file(path)
+    try:
+        yield from _mono_blocks(path, block_frames)
+    except AudioError:
+        raise
+    except Exception as err:
+        raise _classify(path, err) from err
+
+
+def _mono_blocks(path: str | os.PathLike[str], block_frames: int = _BLOCK_FRAMES) -> Iterator[np.ndarray]:
+    with sf.SoundFile(os.fspath(path)) as fh:
+        while True:
+            block = fh.read(block_frames, dtype="float32", always_2d=True)
+            if not len(block):
+                break
+            yield block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0].copy()
+
+
+def declared_bytes_missing(path: str | os.PathLike[str]) -> bool:
     """True when a WAV's data chunk announces more bytes than the file holds (a cut-off download or copy).
 
     libsndfile silently reads what is there, so the header is checked by hand: RIFF chunks are simple.
@@ -135,7 +203,10 @@ def _declared_bytes_missing(path: str | os.PathLike[str]) -> bool:
     return False
 
 
-_NOT_RECOGNISED = re.compile(r"format not recogni[sz]ed|unknown format|not a valid|file contains data in an unknown", re.I)
+_NOT_RECOGNISED = re.compile(r"format not recogni[sz]ed|unknown format|not a valid|file contains data in an unknown", re.IGNORECASE)
+
+
+_TRANSIENT = re.compile(r"permission denied|input/output error|resource temporarily unavailable", re.IGNORECASE)
 
 
 def _classify(path: str | os.PathLike[str], err: Exception) -> AudioError:
@@ -146,9 +217,35 @@ def _classify(path: str | os.PathLike[str], err: Exception) -> AudioError:
         return AudioError(f"{name}: file vanished while reading")
     if isinstance(err, OSError) and not isinstance(err, sf.LibsndfileError):
         return TransientAudioError(f"{name}: {err.strerror or err}")
+    if _TRANSIENT.search(str(err)):  # libsndfile's "System error": the OS refused, the content may be fine
+        return TransientAudioError(f"{name}: {_TRANSIENT.search(str(err)).group(0).lower()}")
     message = str(err).split(":", 1)[-1].strip() if name in str(err) else str(err)
     if _NOT_RECOGNISED.search(message) or os.path.getsize(name) == 0:
-        if os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS:
-            return AudioError(f"{name}: not decodable audio ({message or 'empty file'})")
-        return NotAudio(f"{name}: not audio ({message})")
+        return undecodable(name, message or "empty file")
     return AudioError(f"{name}: {message}")
+
+
+def undecodable(path: str, detail: str) -> AudioError:
+    """Content libsndfile does not recognise: a failed file if its name promises audio, else not audio."""
+    if os.path.splitext(path)[1].lower() in AUDIO_EXTENSIONS:
+        return AudioError(f"{path}: not decodable audio ({detail})")
+    return NotAudio(f"{path}: not audio ({detail})")
+
+
+def peaks(path: str | os.PathLike[str], points: int) -> list[float]:
+    """Waveform overview: the absolute peak of each of ``points`` equal stretches of the file, computed
+    block by block (a one-hour file never sits in memory). Regular files only."""
+    points = max(1, int(points))
+    frames = probe(path).frames
+    edges = np.linspace(0, max(frames, 1), points + 1).astype(np.int64)
+    out = np.zeros(points, dtype=np.float32)
+    position = 0
+    for block in mono_blocks(path):
+        end = position + len(block)
+        inner = edges[(edges > position) & (edges < end)] - position
+        cuts = np.unique(np.concatenate([[0], inner]))
+        maxima = np.maximum.reduceat(np.abs(block), cuts)
+        buckets = np.minimum(np.searchsorted(edges, position + cuts, side="right") - 1, points - 1)
+        np.maximum.at(out, buckets, maxima)
+        position = end
+    return [round(float(v), 4) for v in out]

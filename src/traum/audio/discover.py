@@ -8,6 +8,7 @@ Whether a file is audio is decided later, by its content (see :mod:`traum.audio.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -37,10 +38,12 @@ def discover(roots: Iterable[str | os.PathLike[str]]) -> Iterator[Found | Unread
         except OSError as err:
             yield Unreadable(path, _reason(err))
             continue
-        if os.path.isdir(path):
+        if stat.S_ISDIR(st.st_mode):
             yield from _walk(path, visited)
-        else:
+        elif stat.S_ISREG(st.st_mode):
             yield Found(path, st.st_size, st.st_mtime_ns)
+        else:
+            yield Unreadable(path, not_regular_reason(st.st_mode))
 
 
 def _walk(folder: str, visited: set[tuple[int, int]]) -> Iterator[Found | Unreadable]:
@@ -69,7 +72,9 @@ def _visit(entry: os.DirEntry[str], visited: set[tuple[int, int]]) -> Iterator[F
             st = entry.stat()
             yield Found(entry.path, st.st_size, st.st_mtime_ns)
         elif entry.is_symlink():
-            yield Unreadable(entry.path, "broken symbolic link")
+            yield Unreadable(entry.path, _link_reason(entry.path))
+        else:
+            yield Unreadable(entry.path, not_regular_reason(entry.stat(follow_symlinks=False).st_mode))
     except OSError as err:
         yield Unreadable(entry.path, _reason(err))
 
@@ -78,9 +83,19 @@ def _reason(err: OSError) -> str:
     return err.strerror or type(err).__name__
 
 
-def under_any(path: str, roots: Iterable[str]) -> bool:
-    """True if ``path`` lies in one of ``roots`` (absolute paths)."""
-    return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+def not_regular_reason(mode: int) -> str:
+    """Why a FIFO, device or socket is never opened: reading one can block forever."""
+    kind = ("FIFO" if stat.S_ISFIFO(mode) else "character device" if stat.S_ISCHR(mode)
+            else "block device" if stat.S_ISBLK(mode) else "socket" if stat.S_ISSOCK(mode) else "special file")
+    return f"not a regular file ({kind})"
+
+
+def _link_reason(path: str) -> str:
+    """A link that is neither a folder nor a file: dangling, or pointing at a device or FIFO."""
+    try:
+        return "symbolic link to " + not_regular_reason(os.stat(path).st_mode)
+    except OSError:
+        return "broken symbolic link"
 
 
 def absolute_roots(roots: Iterable[str | os.PathLike[str]]) -> list[str]:

@@ -34,6 +34,8 @@ def main() -> None:
     log_file = setup_logging()
     try:
         code = app(standalone_mode=False)
+        if code == 130:  # Typer turns Ctrl+C into a silent Exit(130) when not standalone
+            raise KeyboardInterrupt
     except KeyboardInterrupt:
         _fail("interrupted; everything committed so far is kept — run the same command again to continue", 130)
     except Exception as err:  # noqa: BLE001 - the error boundary

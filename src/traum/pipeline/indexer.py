@@ -10,22 +10,32 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
+from traum.analysis.stream import STREAM_SECONDS, WholeFile, read_long
 from traum.audio import Found, Unreadable, content_hash, discover
-from traum.audio.decode import load
+from traum.audio.decode import AudioInfo, load, probe, resample, undecodable
 from traum.audio.discover import absolute_roots
 from traum.catalog import Catalog, FileState, StemRecord
 from traum.catalog.store import PathOutcome
 from traum.embedding.base import EmbeddingModel, pool_windows
-from traum.errors import AudioError, ModelUnavailable, NotAudio, NotFound, TraumError
+from traum.errors import (
+    AudioError,
+    CatalogError,
+    ModelUnavailable,
+    NotAudio,
+    NotFound,
+    TraumError,
+)
 from traum.pipeline.report import IndexReport, NullProgress, Progress
 
 log = logging.getLogger(__name__)
@@ -47,7 +57,6 @@ class IndexOptions:
     #: Model windows per inference batch; None adapts to the device.
     batch_size: int | None = None
     workers: int | None = None
-    embed: bool = True
     #: Use the machine-wide embedding cache (content hash + model + processing version).
     cache: bool = True
     #: Tempo, key, note, loudness, quality, category and descriptors for every new sample.
@@ -119,7 +128,9 @@ class IndexJob:
         self._waiting: dict[str, list[PathOutcome]] = {}
         self._cache = None
         self._zero_shot = None
-        if options.cache and options.embed:
+        #: Windows per inference batch: the caller's choice, else the device's default, shrunk on OOM.
+        self._batch: int | None = options.batch_size
+        if options.cache:
             from traum.embedding.cache import default_cache
 
             self._cache = default_cache()
@@ -129,7 +140,7 @@ class IndexJob:
     def run(self, paths: Sequence[str | os.PathLike[str]]) -> IndexReport:
         started = time.perf_counter()
         roots = absolute_roots(paths)
-        if self.options.embed and self.options.model and self.model is None:
+        if self.options.model and self.model is None:
             from traum.embedding.clap import check_model_name
 
             check_model_name(self.options.model)
@@ -139,7 +150,7 @@ class IndexJob:
         with self.report.timed("discover"):
             found = self._discover(roots)
         tasks = self._plan(found)
-        if self.options.embed and (tasks or self._model_changed()):
+        if tasks or self._model_changed():
             self._ensure_model()
         if self.model is None:
             tasks = [t for t in tasks if t.kind == "full"]
@@ -177,7 +188,7 @@ class IndexJob:
         tasks = []
         for f in found:
             state = self.catalog.file_state(f.path)
-            kind = _task_kind(f, state, embed=self.options.embed)
+            kind = _task_kind(f, state)
             if kind is None:
                 self.report.unchanged += 1
             else:
@@ -246,12 +257,11 @@ class IndexJob:
         return len(batch) >= 256 or (bool(batch) and time.monotonic() - batch.started > FLUSH_SECONDS)
 
     def _batch_size(self) -> int:
-        if self.options.batch_size:
-            return self.options.batch_size
-        from traum.embedding.batching import default_batch_size
+        if not self._batch:
+            from traum.embedding.batching import default_batch_size
 
-        self.options.batch_size = default_batch_size(getattr(self.model, "device", "cpu"))
-        return self.options.batch_size
+            self._batch = default_batch_size(getattr(self.model, "device", "cpu"))
+        return self._batch
 
     def _accept(self, result: Prepared | Waiting | PathOutcome, batch: Batch) -> None:
         if isinstance(result, Prepared):
@@ -297,7 +307,12 @@ class IndexJob:
             outcomes.extend(self._waiting.get(item.stem_id, []))
         embeddings = [(sid, pooled, windows, self.model.model_id) for sid, (pooled, windows) in vectors.items()]
         with self.report.timed("write"):
-            self.catalog.write_batch((p.stem for p in batch.prepared if p.stem), outcomes, embeddings)
+            try:
+                self.catalog.write_batch((p.stem for p in batch.prepared if p.stem), outcomes, embeddings)
+            except sqlite3.OperationalError as err:
+                # One transaction per batch: nothing of it is recorded, everything before it is kept.
+                raise CatalogError(f"cannot write the catalog {self.catalog.path}: {err}. Everything committed "
+                                   "so far is kept; fix the cause and run the same command again") from err
         with self._claims_lock:
             for item in batch.prepared:
                 self._claims[item.stem_id] = "done"
@@ -331,7 +346,7 @@ class IndexJob:
         features = [f for item in todo for f in item.features]
         if features:
             with self.report.timed("infer"):
-                vectors, self.options.batch_size = embed_in_batches(self.model, features, self._batch_size())
+                vectors, self._batch = embed_in_batches(self.model, features, self._batch_size())
             self.report.windows_embedded += len(features)
         start = 0
         for item in todo:
@@ -360,6 +375,9 @@ class IndexJob:
 
     def _prepare_file(self, task: Task, base: dict, started: float) -> Prepared | Waiting | PathOutcome:
         f = task.found
+        if f.size == 0:
+            # Every empty file has the same hash; the verdict depends on the name, so it is never shared.
+            raise undecodable(f.path, "empty file")
         if task.kind == "embed" and task.state and task.state.file_hash:
             digest = task.state.file_hash
         else:
@@ -375,12 +393,14 @@ class IndexJob:
                 return Waiting(outcome)
             self._claims[digest] = "inflight"
         cached = self._cache.get(self._cache_key(digest)) if self._cache is not None and wanted else None
-        if cached is not None:
+        if cached is not None and (known is not False or not self.options.analyse):
             return self._from_cache(digest, f, cached, known is False, started, base)
+        # Embedding cache and analysis are independent: a new stem is always analysed, even when its
+        # vectors come from the cache (another catalog, a moved library); only inference is skipped.
+        model = self.model if cached is None else None
         try:
             with self.report.timed("decode"):
-                rate = self.model.sample_rate if self.model is not None else None
-                decoded = _with_retry(lambda: load(f.path, rate), f.path)
+                source = _with_retry(lambda: decode_source(f.path, model), f.path)
         except Exception as err:  # noqa: BLE001 - recorded, and shared with same-content files
             failure = _failure(err, {**base, "file_hash": digest})
             with self._claims_lock:
@@ -388,35 +408,27 @@ class IndexJob:
             return failure
         stem = None
         if known is False:
-            info = decoded.info
-            stem = _new_stem(digest, f, info, self._analyse(f.path, decoded))
-        offsets, features = [], []
-        if self.model is not None:
-            with self.report.timed("features"):
-                windows = self.model.prepare(decoded.samples)
-            offsets, features = [w.offset for w in windows], [w.features for w in windows]
+            stem = _new_stem(digest, f, source.info, self._analyse(f.path, source))
+        offsets = [o for o, _ in cached[1]] if cached is not None else source.offsets
         elapsed = time.perf_counter() - started
         outcome = PathOutcome(status="indexed", file_hash=digest, processing_time=round(elapsed, 4), **base)
-        return Prepared(outcome, stem, digest, offsets, features)
+        return Prepared(outcome, stem, digest, offsets, source.features, cached)
 
-    def _analyse(self, path: str, decoded) -> dict:
+    def _analyse(self, path: str, source: Source | None) -> dict[str, Any]:
         """Analysis runs in a process pool (librosa is GIL-bound); this worker thread waits for it,
-        the main thread keeps feeding the model."""
+        the main thread keeps feeding the model. The input is the native-rate decode, exactly what
+        ``traum analyze`` analyses (:func:`traum.analysis.analyse_path`), so both give the same facts."""
         from traum.analysis import analyse_for_catalog, name_facts
 
-        if decoded is None or not self.options.analyse:
+        if source is None or not self.options.analyse:
             return name_facts(path)
-        import soxr
-
-        from traum.analysis.features import RATE
-
         with self.report.timed("analyse"):
-            y = soxr.resample(decoded.samples, decoded.sample_rate, RATE).astype(np.float32)
-            info = decoded.info
+            info = source.info
             try:
-                return self._analysis_pool().submit(analyse_for_catalog, y, RATE, path, info.sample_rate,
-                                                    info.bit_depth, decoded.truncated).result()
-            except Exception:  # noqa: BLE001 - a failed analysis costs the facts, never the file
+                return self._analysis_pool().submit(analyse_for_catalog, source.samples, info.sample_rate,
+                                                    path, info.sample_rate, info.bit_depth,
+                                                    source.truncated, source.whole).result()
+            except Exception:
                 log.exception("analysis failed for %s; keeping what its name says", path)
                 return name_facts(path)
 
@@ -425,13 +437,12 @@ class IndexJob:
             if self._pool is None:
                 from concurrent.futures import ProcessPoolExecutor
 
-                self._pool = ProcessPoolExecutor(self.options.analysis_workers or max(1, self.workers // 2))
+                self._pool = ProcessPoolExecutor(self.options.analysis_workers or max(1, self.workers // 2),
+                                                 initializer=watch_parent, initargs=(os.getpid(),))
             return self._pool
 
     def _from_cache(self, digest: str, f: Found, cached, new_stem: bool, started: float, base: dict) -> Prepared:
         """Vectors from the cache; only the header is read for a new stem's facts."""
-        from traum.audio import probe
-
         stem = None
         if new_stem:
             info = probe(f.path)
@@ -455,6 +466,67 @@ class IndexJob:
                 self.catalog.set_meta("model", {"name": self.model.name, "id": self.model.model_id})
 
 
+#: How often an analysis worker checks that the indexing process is still there.
+PARENT_POLL_SECONDS = 0.5
+
+
+def watch_parent(parent_pid: int) -> None:
+    """Process-pool initializer: a worker never outlives the run that started it.
+
+    After a ``kill -9`` of ``traum index`` the pool's workers would wait forever on their queue
+    (0.5 GB each, reparented to init). A daemon thread polls the parent pid (portable; Linux's
+    PR_SET_PDEATHSIG fires when the *thread* that forked exits, which here is a short-lived worker
+    thread). Ctrl+C goes to the whole process group: workers ignore it and the parent shuts them down,
+    so the user sees one "interrupted" line, not a traceback per worker.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def poll() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=poll, name="traum-parent-watch", daemon=True).start()
+
+
+@dataclass(slots=True)
+class Source:
+    """One decode of a file, for analysis and (when inference is needed) the model."""
+
+    info: AudioInfo
+    #: Native-rate mono samples: the whole file, or its head when ``whole`` measured a long one.
+    samples: np.ndarray
+    truncated: bool
+    whole: WholeFile | None
+    offsets: list[float]
+    features: list[np.ndarray]
+
+
+def decode_source(path: str, model: EmbeddingModel | None) -> Source:
+    """Decode once at the native rate; a file over ``STREAM_SECONDS`` is streamed block by block and
+    only its model windows (as features) and analysis head are kept, so memory does not grow with it."""
+    info = probe(path)
+    offsets: list[float] = []
+    features: list[np.ndarray] = []
+    if info.duration > STREAM_SECONDS:
+        def on_window(offset: float, clip: np.ndarray) -> None:
+            assert model is not None
+            offsets.append(offset)
+            features.append(model.prepare(clip)[0].features)
+
+        long = read_long(path, model_rate=model.sample_rate if model else None,
+                         window_seconds=model.window_seconds if model else 10.0,
+                         on_window=on_window if model else None)
+        return Source(info, long.head, long.truncated, long.whole, offsets, features)
+    decoded = load(path, None)
+    if model is not None:
+        windows = model.prepare(resample(decoded.samples, decoded.sample_rate, model.sample_rate))
+        offsets, features = [w.offset for w in windows], [w.features for w in windows]
+    return Source(decoded.info, decoded.samples, decoded.truncated, None, offsets, features)
+
+
 def _new_stem(digest: str, f: Found, info, facts: dict) -> StemRecord:
     return StemRecord(digest, f.path, f.size, info.duration, info.sample_rate, info.channels, info.bit_depth,
                       f"{info.format}/{info.subtype}", facts)
@@ -466,7 +538,8 @@ def _failure(err: Exception, base: dict) -> PathOutcome:
         return PathOutcome(status="skipped", error=_short(err, path), **base)
     if isinstance(err, AudioError):
         log.info("failed: %s", err)
-        return PathOutcome(status="failed", error=_short(err, path), checkpoint={"transient": err.transient}, **base)
+        checkpoint = {"transient": err.transient, "permission": _permission_denied(err)}
+        return PathOutcome(status="failed", error=_short(err, path), checkpoint=checkpoint, **base)
     if isinstance(err, TraumError):
         return PathOutcome(status="failed", error=str(err), **base)
     log.error("unexpected error on %s", path, exc_info=err)
@@ -474,18 +547,29 @@ def _failure(err: Exception, base: dict) -> PathOutcome:
                        checkpoint={"transient": False}, **base)
 
 
+def _permission_denied(err: BaseException) -> bool:
+    """Read permission refused (our own wrapping, or libsndfile's "System error : Permission denied")."""
+    while err is not None:
+        if isinstance(err, PermissionError) or "permission denied" in str(err).lower():
+            return True
+        err = err.__cause__  # type: ignore[assignment]
+    return False
+
+
 def _same_failure(failure: PathOutcome, other: PathOutcome) -> PathOutcome:
     return replace(failure, path=other.path, file_size=other.file_size, mtime_ns=other.mtime_ns)
 
 
-def _task_kind(f: Found, state: FileState | None, *, embed: bool) -> str | None:
+def _task_kind(f: Found, state: FileState | None) -> str | None:
     if state is None or state.status == "missing":
         return "full"
     unchanged = state.file_size == f.size and state.mtime_ns == f.mtime_ns
     if not unchanged:
         return "full"
     if state.status == "pending":
-        return "embed" if embed else None
+        return "embed"
+    if state.status == "failed" and state.checkpoint.get("permission"):
+        return "full"  # fixed with chmod, which leaves size and mtime alone; a denied open costs nothing
     if state.status == "failed" and state.checkpoint.get("transient") and state.retry_count < MAX_RUN_RETRIES:
         return "full"
     return None
@@ -501,6 +585,8 @@ def _with_retry(action, path: str):
         except (TransientAudioError, OSError) as err:
             if isinstance(err, FileNotFoundError):
                 raise AudioError(f"{path}: file vanished during indexing") from err
+            if _permission_denied(err):  # waiting will not grant it: fail now, retry next run
+                raise TransientAudioError(f"{path}: permission denied") from err
             if attempt == ATTEMPTS - 1:
                 raise TransientAudioError(f"{path}: {getattr(err, 'strerror', None) or err}") from err
             log.info("transient error on %s (attempt %d): %s", path, attempt + 1, err)

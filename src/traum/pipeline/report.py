@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import resource
-import sys
 import threading
 import time
 from collections import Counter
@@ -105,5 +103,18 @@ class IndexReport:
 
 
 def peak_rss_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
+    """Peak resident memory of this process (psutil: portable, no per-platform units)."""
+    import psutil
+
+    info = psutil.Process().memory_info()
+    peak = getattr(info, "peak_wset", None) or _linux_peak_kb() * 1024 or info.rss
+    return peak / (1 << 20)
+
+
+def _linux_peak_kb() -> int:
+    """VmHWM, the high-water mark; psutil exposes it only on Windows (peak_wset)."""
+    try:
+        with open("/proc/self/status") as fh:
+            return next((int(line.split()[1]) for line in fh if line.startswith("VmHWM:")), 0)
+    except OSError:
+        return 0

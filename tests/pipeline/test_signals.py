@@ -1,0 +1,65 @@
+"""Ctrl+C and kill -9 of `traum index`: one clear line, exit 130, and no analysis worker left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from tests.helpers import CORPUS, DIRT, copy_library
+
+
+@pytest.fixture
+def running_index(tmp_path, tiny_model):
+    files = sorted(str(p.relative_to(CORPUS)) for folder in ("bd", "sn", "hh", "cp", "808", "jvbass", "arpy")
+                   for p in (DIRT / folder).iterdir() if p.suffix.lower() == ".wav")[:60]
+    library = copy_library(tmp_path / "lib", files)
+    cmd = [sys.executable, "-m", "traum.cli.main", "index", str(library), "--model", str(tiny_model),
+           "--db", str(tmp_path / "c.db"), "--batch-size", "2", "--workers", "2", "--precision", "fp32"]
+    # A session of its own: Ctrl+C in a terminal signals the whole foreground process group.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    workers = _wait_for_workers(proc)
+    yield proc, workers
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    for worker in workers:
+        if worker.is_running():
+            worker.kill()
+
+
+def _wait_for_workers(proc, deadline_seconds=120.0) -> list[psutil.Process]:
+    parent = psutil.Process(proc.pid)
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline and proc.poll() is None:
+        children = parent.children(recursive=True)
+        if children:
+            return children
+        time.sleep(0.05)
+    pytest.fail("the index run never started analysis workers")
+
+
+def _gone(workers: list[psutil.Process], within: float = 10.0) -> bool:
+    _, alive = psutil.wait_procs(workers, timeout=within)
+    return not alive
+
+
+def test_analysis_workers_exit_when_the_index_run_is_killed(running_index):
+    proc, workers = running_index
+    proc.send_signal(signal.SIGKILL)  # the parent only, as the OOM killer or `kill -9` would
+    proc.wait()
+    assert _gone(workers), f"orphaned workers: {[w.pid for w in workers if w.is_running()]}"
+
+
+def test_ctrl_c_prints_one_line_and_exits_130(running_index):
+    proc, workers = running_index
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert "interrupted" in err and "Traceback" not in err, err
+    assert _gone(workers)

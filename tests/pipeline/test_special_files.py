@@ -1,0 +1,39 @@
+"""Only regular files are opened: a FIFO or device named on the command line is reported, never read."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from traum.catalog import Catalog
+from traum.pipeline import IndexOptions, run_index
+
+
+def test_index_reports_a_fifo_and_a_device_given_directly(tmp_path):
+    os.mkfifo(tmp_path / "pipe.wav")
+    with Catalog(tmp_path / "c.db") as catalog:
+        report = run_index([tmp_path / "pipe.wav", "/dev/zero"], catalog, IndexOptions(analyse=False))
+    assert dict(report.unreadable) == {str(tmp_path / "pipe.wav"): "not a regular file (FIFO)",
+                                       "/dev/zero": "not a regular file (character device)"}
+
+
+def test_analyze_of_a_fifo_says_so_instead_of_hanging(tmp_path):
+    os.mkfifo(tmp_path / "pipe.wav")
+    # A subprocess with a timeout: before the fix, opening the FIFO blocked forever.
+    code = ("import traum, json; print(json.dumps(traum.analyze([%r], workers=1)))" % str(tmp_path / "pipe.wav"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert "not a regular file (FIFO)" in out.stdout
+
+
+def test_an_empty_text_file_beside_an_empty_wav_is_skipped_not_failed(tmp_path):
+    library = tmp_path / "lib"
+    library.mkdir()
+    for name in ("a.txt", "b.wav", "c.txt"):
+        (library / name).write_bytes(b"")
+    with Catalog(tmp_path / "c.db") as catalog:
+        report = run_index([library], catalog, IndexOptions(analyse=False))
+        states = {os.path.basename(p): (s, e) for p, s, e in catalog.failures()}
+    assert report.failed == 1 and report.skipped == 2
+    assert states["b.wav"][0] == "failed" and states["a.txt"][0] == states["c.txt"][0] == "skipped"
+    assert "not audio" in states["a.txt"][1]
