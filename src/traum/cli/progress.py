@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
-from traum.cli.console import err, notice
+from traum.cli.console import err, notice, safe
 
 
 class _Rate(TextColumn):
@@ -41,7 +48,7 @@ class BarProgress:
         if self._task is None:
             notice(text)
         else:
-            self._bar.console.print(f"[yellow]note:[/] {text}", highlight=False)
+            self._bar.console.print(f"[yellow]note:[/] {safe(text)}", highlight=False)
 
     def stop(self) -> None:
         self._bar.stop()

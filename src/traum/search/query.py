@@ -7,14 +7,10 @@ import re
 from dataclasses import dataclass, field
 
 from traum.vocabulary import categories_in, normalise_tonic, pitch_class, note_name, words
-from traum.errors import TraumError
+from traum.errors import QueryError
 
 #: Default tempo tolerance: ±4 %, the width within which a producer calls two tempos "the same".
 BPM_TOLERANCE = 0.04
-
-
-class QueryError(TraumError):
-    pass
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Random-weight CLAP models saved in Hugging Face format, for tests and benchmarks.
+"""Test support: random-weight CLAP models saved in Hugging Face format, for tests and benchmarks.
 
 Real CLAP weights cannot be downloaded everywhere (CI, air-gapped studios). A random-weight model
 with the same architecture exercises the whole real loading and inference path: config, weights,
