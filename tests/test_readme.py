@@ -69,7 +69,7 @@ def test_api_functions_survive_subpackage_imports():
 
 def test_api_search_is_the_search_function(tmp_path, tiny_model):
     import traum
-    import traum.search.engine  # noqa: F401 - the import that used to shadow the function
+    import traum.search.engine  # the import that used to shadow the function
 
     traum.index([DIRT / "bd"], db=tmp_path / "c.db", model=str(tiny_model))
     hits = traum.search("kick", db=tmp_path / "c.db", k=3, model=str(tiny_model)).hits

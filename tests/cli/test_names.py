@@ -27,7 +27,7 @@ def odd_library(tmp_path):
 
 
 def _no_control(text: str) -> bool:
-    return not any(ord(c) < 32 and c not in "\n" or 0x7F <= ord(c) <= 0x9F for c in text)
+    return not any((ord(c) < 32 and c not in "\n") or 0x7F <= ord(c) <= 0x9F for c in text)
 
 
 def test_index_and_search_print_names_as_they_are(odd_library, db, tiny_model):

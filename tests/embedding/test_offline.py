@@ -62,7 +62,7 @@ def test_an_unreachable_hub_behind_a_proxy_means_model_unavailable(online_env):
 
 
 def test_hf_hub_offline_skips_the_hub(online_env):
-    env, port = online_env
+    env, _port = online_env
     env["HF_HUB_OFFLINE"] = "1"
     result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=env, timeout=120)
     report = json.loads(result.stdout.strip().splitlines()[-1])
