@@ -30,8 +30,8 @@ def embed(
     if text:
         records = [{"text": t, "embedding": v} for t, v in zip(text, api.embed_text(text, model=model), strict=True)]
     else:
-        _check_files(files)
-        records = api.embed(files, model=model)
+        _check_files(files or [])
+        records = api.embed(files or [], model=model)
     if output:
         np.save(output, np.stack([r["embedding"] for r in records]).astype(np.float32))
         err.print(f"wrote {len(records)} embeddings to {safe(output)}", highlight=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import typer
 
@@ -63,7 +64,7 @@ def _is_usage_error(err: Exception) -> bool:
     return hasattr(err, "format_message") and hasattr(err, "exit_code")
 
 
-def _usage(err: Exception) -> None:
+def _usage(err: Any) -> None:
     message = err.format_message()
     if not message:  # a bare `traum`: the help was printed already
         sys.exit(0)

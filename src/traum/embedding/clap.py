@@ -92,6 +92,7 @@ class ClapEmbedder:
         """``features``: padded waveforms (n, samples) for the torch front end, or extractor mels."""
         torch = self._torch
         if features.ndim == 2:
+            assert self._mel is not None, "waveform input needs the torch front end"
             with torch.inference_mode():
                 batch = self._mel(features)
         else:
@@ -225,7 +226,7 @@ def _from_pretrained(source: str, device: str, *, local_only: bool):
     clap = ClapModel.from_pretrained(source, local_files_only=local_only)
     extractor = AutoFeatureExtractor.from_pretrained(source, local_files_only=local_only)
     tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
-    return clap.to(device).eval(), extractor, tokenizer
+    return clap.to(device).eval(), extractor, tokenizer  # type: ignore[arg-type]  # transformers' stubs
 
 
 def _check_hub(model: str) -> None:
