@@ -72,3 +72,14 @@ def test_every_web_route_is_in_the_web_docs(tmp_path):
     if undocumented:
         pytest.xfail(f"docs/web.md (web helper) lacks {undocumented}; the lead un-xfails at merge")
     assert routes
+
+
+def test_the_version_has_one_source():
+    import tomllib
+
+    import traum
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "traum.__version__"}
+    assert re.fullmatch(r"\d+\.\d+\.\d+", traum.__version__)

@@ -24,8 +24,11 @@ def run_traum(*args: object, cwd: Path | None = None) -> Run:
 
     The streams are strict UTF-8 like a real terminal's, so printing an unencodable name fails here too.
     """
+    from traum.cli.console import err, out
     from traum.cli.main import main
 
+    # Wide enough that a pytest tmp path fits on one line of a table (folding is Rich's, not ours).
+    out.width = err.width = 240
     streams = [io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict") for _ in range(2)]
     old = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = streams
