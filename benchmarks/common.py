@@ -56,7 +56,7 @@ def _rewrite(src: Path, target: Path, gain: float) -> None:
 
 def full_size_model() -> Path:
     """The full-size CLAP architecture (``ClapConfig()`` defaults) with random weights, built once."""
-    from traum.embedding.random_model import build_random_clap
+    from traum.testing import build_random_clap
 
     path = CACHE / "clap-full-random"
     if not (path / "config.json").exists():

@@ -26,7 +26,7 @@ def _isolated(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A random-weight CLAP saved in Hugging Face format: the real loading path, offline."""
-    from traum.embedding.random_model import build_random_clap
+    from traum.testing import build_random_clap
 
     return build_random_clap(tmp_path_factory.mktemp("models") / "tiny-clap")
 

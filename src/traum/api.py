@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import functools
 import logging
-from contextlib import contextmanager
 import os
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from traum.embedding.base import EmbeddingModel
 from traum.errors import ModelUnavailable, TraumError
 from traum.pipeline import IndexOptions, IndexReport, Progress, run_index
 from traum.search import SearchResult
-from traum.settings import default_model, resolve_db
+from traum.settings import configured, default_model, resolve_db
 
 PathLike = str | os.PathLike[str]
 
@@ -35,6 +35,16 @@ def get_model(name: str | None = None, device: str = "auto", precision: str = "a
     return load_model(name, device=device, precision=precision)
 
 
+def check_hardware(device: str, precision: str) -> None:
+    """Refuse a device or precision that cannot work before anything runs (a :class:`ConfigError`)."""
+    from traum.embedding.clap import check_device, check_precision, pick_device
+
+    check_device(device)
+    check_precision(precision)
+    if device not in ("auto", "cpu"):
+        pick_device(device)
+
+
 def catalog_model_name(catalog: Catalog) -> str:
     """The model a catalog was embedded with, else the configured default."""
     stored = catalog.get_meta("model")
@@ -45,7 +55,8 @@ def index(paths: Sequence[PathLike], *, db: PathLike | None = None, model: str |
           batch_size: int | None = None, workers: int | None = None, device: str = "auto",
           precision: str = "auto", progress: Progress | None = None, analyse: bool = True) -> IndexReport:
     """Catalog and embed every audio file under ``paths``; safe to rerun and to interrupt."""
-    options = IndexOptions(model=model or os.environ.get("TRAUM_MODEL"), device=device, precision=precision,
+    check_hardware(device, precision)
+    options = IndexOptions(model=model or configured("model"), device=device, precision=precision,
                            batch_size=batch_size, workers=workers, analyse=analyse)
     with Catalog(resolve_db(db)) as catalog:
         if options.model is None:
@@ -150,4 +161,5 @@ def export(out: PathLike, *, format: str | None = None, db: PathLike | None = No
         return export_embeddings(catalog, out, format)
 
 
-__all__ = ["TraumError", "analyze", "duplicates", "embed", "embed_text", "export", "index", "search", "similar", "status"]
+__all__ = ["TraumError", "analyze", "duplicates", "embed", "embed_text", "export", "index", "search", "similar",
+           "status"]

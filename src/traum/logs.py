@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import os
 from pathlib import Path
 
 
 def setup_logging() -> Path | None:
-    from traum.settings import log_dir
+    from traum.settings import get, log_dir
 
     root = logging.getLogger("traum")
-    root.setLevel(os.environ.get("TRAUM_LOG_LEVEL", "INFO").upper())
+    root.setLevel(get("log_level"))
     root.propagate = False
     try:
         folder = log_dir()
@@ -22,6 +21,7 @@ def setup_logging() -> Path | None:
     except OSError:
         root.addHandler(logging.NullHandler())
         return None
-    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(threadName)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(process)d %(threadName)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     return path

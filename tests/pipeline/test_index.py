@@ -114,7 +114,7 @@ def test_without_a_model_everything_is_catalogued_and_embedded_later(library, db
 
 
 def test_a_new_model_reembeds_everything(library, db, tiny_model, tmp_path):
-    from traum.embedding.random_model import build_random_clap
+    from traum.testing import build_random_clap
 
     index(library, db, tiny_model)
     other = build_random_clap(tmp_path / "other", seed=1)

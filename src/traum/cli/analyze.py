@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from traum.cli.console import err, out, print_json
+from traum.cli.console import failed, out, print_json, safe
 from traum.cli.options import Json
 
 
@@ -22,6 +22,8 @@ def analyze(
     results = api.analyze(files, workers=workers)
     if json:
         print_json(results)
+        if any("error" in r for r in results):
+            raise typer.Exit(1)
         return
     from rich.table import Table
 
@@ -30,14 +32,16 @@ def analyze(
         table.add_column(name, overflow="fold")
     for r in results:
         if "error" in r:
-            err.print(f"[red]failed[/] {r['path']}: {r['error']}", highlight=False)
+            failed(r["path"], r["error"])
             continue
-        table.add_row(Path(r["path"]).name, f"{r['duration']:.2f} s",
+        table.add_row(safe(Path(r["path"]).name), f"{r['duration']:.2f} s",
                       f"{r['bpm']:g} ({r['tempo_confidence']:.2f})" if r["bpm"] else "",
                       f"{r['key']} {r['mode']}" if r["key"] else "",
                       f"{r['note']} {r['cents']:+.0f}¢" if r["note"] else "",
                       f"{r['loudness_lufs']:.1f}" if r["loudness_lufs"] is not None else "", f"{r['peak_dbfs']:.1f}",
                       f"{r['category']} ({r['category_confidence']:.2f})",
-                      "ok" if not r["quality_issues"] else ", ".join(r["quality_issues"]))
+                      "ok" if not r["quality_issues"] else safe(", ".join(r["quality_issues"])))
     if table.row_count:
         out.print(table)
+    if any("error" in r for r in results):
+        raise typer.Exit(1)

@@ -1,23 +1,58 @@
-"""Where the CLI writes: results to stdout, notices and errors to stderr."""
+"""Where the CLI writes: results to stdout, notices and errors to stderr.
+
+Anything that came from the user or the disk (file names, tags, queries, error messages quoting
+them) goes through :func:`safe` before Rich sees it: a file called ``pack[/bad].wav`` must not be read
+as markup, a name with terminal escape sequences must not drive the terminal, and a name that is not
+valid UTF-8 (surrogate-escaped by ``os.fsdecode``) must print, not crash.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
+# ESC-introduced sequences (CSI, OSC up to BEL or ST, and two-byte escapes), then any other C0/C1 control.
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|[\x00-\x1f\x7f-\x9f]")
+
+
+def display(text: object) -> str:
+    """A printable form of ``text``: undecodable bytes as U+FFFD, control sequences removed."""
+    return _CONTROL.sub("", printable(str(text)))
+
+
+def printable(value: str) -> str:
+    """``value`` with surrogate-escaped bytes (non-UTF-8 file names) as U+FFFD."""
+    try:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
+        return value.encode("utf-8", "replace").decode("utf-8")
+
+
+def safe(text: object) -> str:
+    """``text`` made printable and escaped for Rich markup."""
+    return escape(display(text))
+
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=_default) + "\n")
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=_default)
+    # Surrogate-escaped paths are valid in JSON only as their display form (the id is the exact handle).
+    sys.stdout.write(printable(text) + "\n")
 
 
 def notice(text: str) -> None:
-    err.print(f"[yellow]note:[/] {text}", highlight=False, markup=True)
+    err.print(f"[yellow]note:[/] {safe(text)}", highlight=False, markup=True)
+
+
+def failed(path: object, why: object, *, label: str = "failed", style: str = "red") -> None:
+    err.print(f"[{style}]{label}[/] {safe(path)}: {safe(why)}", highlight=False)
 
 
 def _default(value: Any) -> Any:

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from traum.cli.console import out, print_json
+from traum.cli.console import out, print_json, safe
 from traum.cli.options import Db, Json
 
 
@@ -26,4 +26,4 @@ def duplicates(
     for kind in ("exact", "near"):
         out.print(f"[bold]{kind} duplicates[/]: {len(groups[kind])} groups")
         for group in groups[kind]:
-            out.print("  " + "\n  ".join(group) + "\n", highlight=False)
+            out.print("  " + "\n  ".join(safe(p) for p in group) + "\n", highlight=False)

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from traum.cli.console import err, out, print_json
+from traum.cli.console import err, out, print_json, safe
 from traum.cli.options import Json, Model
 
 
@@ -30,18 +30,18 @@ def embed(
     if text:
         records = [{"text": t, "embedding": v} for t, v in zip(text, api.embed_text(text, model=model), strict=True)]
     else:
-        _check_files(files)
-        records = api.embed(files, model=model)
+        _check_files(files or [])
+        records = api.embed(files or [], model=model)
     if output:
         np.save(output, np.stack([r["embedding"] for r in records]).astype(np.float32))
-        err.print(f"wrote {len(records)} embeddings to {output}", highlight=False)
+        err.print(f"wrote {len(records)} embeddings to {safe(output)}", highlight=False)
     elif json:
         print_json(records)
     else:
         for record in records:
             vec = record["embedding"]
             head = " ".join(f"{x:+.4f}" for x in vec[:6])
-            out.print(f"{record.get('path') or record.get('text')}  [{len(vec)}-d] {head} …", highlight=False)
+            out.print(f"{safe(record.get('path') or record.get('text'))}  \\[{len(vec)}-d] {head} …", highlight=False)
 
 
 def _check_files(files: list[Path]) -> None:
@@ -49,4 +49,4 @@ def _check_files(files: list[Path]) -> None:
 
     for f in files:
         if not f.is_file():
-            raise NotFound(f"{f} is not a file")
+            raise NotFound(f"{f} is not a file", path=str(f), reason="not a file")

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from traum.cli.console import err
+from traum.cli.console import err, safe
 from traum.cli.options import Db
 
 
@@ -21,4 +21,4 @@ def export(
     from traum import api
 
     n = api.export(output, format=format, db=db)
-    err.print(f"wrote {n} embeddings to {output}", highlight=False)
+    err.print(f"wrote {n} embeddings to {safe(output)}", highlight=False)

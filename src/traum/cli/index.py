@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from traum.cli.console import err, print_json
+from traum.cli.console import err, failed, print_json, safe
 from traum.cli.options import Db, Json, Model
 
 
@@ -28,8 +28,7 @@ def index(
     from traum import api
     from traum.cli.progress import BarProgress
 
-    if device not in ("auto", "cpu", "cuda", "mps") and not device.startswith("cuda:"):
-        raise typer.BadParameter("choose auto, cpu, cuda or mps", param_hint="--device")
+    api.check_hardware(device, precision)  # before the bar starts drawing: an error is then one line
     bar = BarProgress()
     try:
         report = api.index([str(p) for p in paths], db=db, model=model, batch_size=batch_size, workers=workers,
@@ -41,6 +40,8 @@ def index(
         print_json(report.to_dict())
     else:
         _summary(report)
+    if report.failed or report.unreadable:
+        raise typer.Exit(1)
 
 
 def _summary(report) -> None:
@@ -52,14 +53,14 @@ def _summary(report) -> None:
         line += f", {report.files_per_second:.1f} files/s"
     err.print(line, highlight=False)
     if report.skip_reasons:
-        err.print("skipped: " + ", ".join(f"{n} {why}" for why, n in report.skip_reasons.most_common()),
+        err.print("skipped: " + ", ".join(f"{n} {safe(why)}" for why, n in report.skip_reasons.most_common()),
                   highlight=False)
     for path, why in report.failures[:10]:
-        err.print(f"[red]failed[/] {path}: {why}", highlight=False, markup=True)
+        failed(path, why)
     if report.failed > 10:
         err.print(f"… and {report.failed - 10} more: `traum status --json` lists them", highlight=False)
     for path, why in report.unreadable[:10]:
-        err.print(f"[yellow]unreadable[/] {path}: {why}", highlight=False)
+        failed(path, why, label="unreadable", style="yellow")
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in report.stage_seconds.items() if v >= 0.05)
     if stages:
         err.print(f"[dim]time by stage (summed over threads): {stages}; peak memory {report.peak_rss_mb:.0f} MB[/]",

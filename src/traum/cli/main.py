@@ -1,13 +1,16 @@
 """The ``traum`` command and its error boundary.
 
-Known errors (:class:`~traum.errors.TraumError`) become one line and exit code 1; anything else is a
-bug: one line pointing at the log file, which has the traceback.
+Known errors (:class:`~traum.errors.TraumError`) become one line and their ``exit_code``; exit codes are
+grep's: 0 when everything asked for succeeded, 1 when some input failed (the rest still done and
+reported), 2 for a usage or configuration error. Anything else is a bug: one line pointing at the log
+file, which has the traceback.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import typer
 
@@ -28,22 +31,27 @@ for command in (index, search, similar, analyze, duplicates, embed, status, expo
 log = logging.getLogger("traum")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Run ``traum`` with ``argv`` (default: the command line); always ends in ``SystemExit``."""
+    from traum import settings
+    from traum.errors import TraumError
     from traum.logs import setup_logging
 
+    try:
+        settings.validate()
+    except TraumError as err:
+        _fail(str(err), err.exit_code)
     log_file = setup_logging()
     try:
-        code = app(standalone_mode=False)
+        code = app(args=argv, prog_name="traum", standalone_mode=False)
         if code == 130:  # Typer turns Ctrl+C into a silent Exit(130) when not standalone
             raise KeyboardInterrupt
     except KeyboardInterrupt:
         _fail("interrupted; everything committed so far is kept — run the same command again to continue", 130)
-    except Exception as err:  # noqa: BLE001 - the error boundary
-        from traum.errors import TraumError
-
+    except Exception as err:
         if isinstance(err, TraumError):
             log.info("error: %s", err)
-            _fail(str(err), 1)
+            _fail(_one_line(str(err)), err.exit_code)
         if _is_usage_error(err):
             _usage(err)
         if type(err).__name__ == "Abort":
@@ -58,13 +66,19 @@ def _is_usage_error(err: Exception) -> bool:
     return hasattr(err, "format_message") and hasattr(err, "exit_code")
 
 
-def _usage(err: Exception) -> None:
+def _usage(err: Any) -> None:
     message = err.format_message()
     if not message:  # a bare `traum`: the help was printed already
         sys.exit(0)
     ctx = getattr(err, "ctx", None)
     hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
     _fail(f"{message}{hint}", err.exit_code)
+
+
+def _one_line(message: str) -> str:
+    from traum.cli.console import display
+
+    return " ".join(display(message).splitlines()) or "failed"
 
 
 def _fail(message: str, code: int) -> None:

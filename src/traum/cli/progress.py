@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    Task,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
-from traum.cli.console import err, notice
+from traum.cli.console import err, notice, safe
 
 
 class _Rate(TextColumn):
     def __init__(self) -> None:
         super().__init__("")
 
-    def render(self, task):  # type: ignore[override]
-        from rich.text import Text
-
+    def render(self, task: Task) -> Text:
         # Completed over elapsed: Rich's windowed speed jumps wildly when a batch commits at once.
         elapsed = task.finished_time if task.finished else task.elapsed
         speed = task.completed / elapsed if elapsed and elapsed > 0.5 else None
@@ -26,7 +34,7 @@ class BarProgress:
         self._bar = Progress(TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
                              _Rate(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
                              console=err, transient=False)
-        self._task = None
+        self._task: TaskID | None = None
 
     def start(self, total: int) -> None:
         if total:
@@ -41,7 +49,7 @@ class BarProgress:
         if self._task is None:
             notice(text)
         else:
-            self._bar.console.print(f"[yellow]note:[/] {text}", highlight=False)
+            self._bar.console.print(f"[yellow]note:[/] {safe(text)}", highlight=False)
 
     def stop(self) -> None:
         self._bar.stop()

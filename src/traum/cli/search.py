@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Optional
 
 import typer
 
-from traum.cli.console import notice, out, print_json
+from traum.cli.console import notice, out, print_json, safe
 from traum.cli.options import Db, Json, Model
+
+
+class Quality(StrEnum):
+    ok = "ok"
+    issues = "issues"
+
 
 K = Annotated[int, typer.Option("-k", "--top", min=1, max=1000, help="How many results.")]
 
@@ -25,16 +32,28 @@ def search(
     loop: Annotated[Optional[bool], typer.Option("--loop/--one-shot", help="Only loops, or only one-shots.",
                                                  show_default=False)] = None,
     half_double: Annotated[bool, typer.Option("--half-double", help="Also match half and double tempo.")] = False,
-    compatible: Annotated[bool, typer.Option("--compatible", help="Also match relative and Camelot-neighbour keys.")] = False,
-    explain: Annotated[bool, typer.Option("--explain", help="Show how the query was read and why results rank.")] = False,
+    compatible: Annotated[bool, typer.Option("--compatible",
+                                             help="Also match relative and Camelot-neighbour keys.")] = False,
+    quality: Annotated[Optional[Quality], typer.Option("--quality", help="ok: no quality issues (clipping, "
+                                                       "DC offset, silence …); issues: only files with some.",
+                                                       show_default=False)] = None,
+    min_lufs: Annotated[Optional[float], typer.Option("--min-lufs", help="Integrated loudness floor, LUFS.",
+                                                      show_default=False)] = None,
+    max_lufs: Annotated[Optional[float], typer.Option("--max-lufs", help="Integrated loudness ceiling, LUFS.",
+                                                      show_default=False)] = None,
+    explain: Annotated[bool, typer.Option("--explain",
+                                          help="Show how the query was read and why results rank.")] = False,
     json: Json = False,
 ) -> None:
     """Find samples by describing them, filtered by tempo, key, category and length."""
     from traum import api
 
+    # Passed only when given, so an engine without loudness facts still serves every other search.
+    extra = {name: value for name, value in (("quality_ok", None if quality is None else quality == Quality.ok),
+                                             ("min_lufs", min_lufs), ("max_lufs", max_lufs)) if value is not None}
     result = api.search(text, db=db, k=k, model=model, bpm=bpm, key=key, category=category,
                         min_duration=min_duration, max_duration=max_duration, loop=loop, half_double=half_double,
-                        compatible_keys=compatible)
+                        compatible_keys=compatible, **extra)
     _show(result, json=json, explain=explain)
 
 
@@ -60,8 +79,8 @@ def _show(result, *, json: bool, explain: bool = False) -> None:
         return
     if explain:
         info = result.explain()
-        out.print(f"read as: text {info['semantic_text']!r}; " + ("; ".join(info["notes"]) or "no facts") +
-                  f"; mode {info['mode']}, weights {info['weights']}", highlight=False)
+        out.print(safe(f"read as: text {info['semantic_text']!r}; " + ("; ".join(info["notes"]) or "no facts") +
+                       f"; mode {info['mode']}, weights {info['weights']}"), highlight=False)
     show_hits(result.hits, explain=explain)
 
 
@@ -80,9 +99,9 @@ def show_hits(hits, *, explain: bool = False) -> None:
     for hit in hits:
         x = hit.extra
         offset = f" @{x['offset']:.0f}s" if x.get("offset") else ""
-        row = [str(hit.rank), f"{hit.score:.3f}", hit.path + offset,
+        row = [str(hit.rank), f"{hit.score:.3f}", safe(hit.path) + offset,
                f"{hit.duration:.2f} s" if hit.duration is not None else "",
-               f"{x['bpm']:g}" if x.get("bpm") else "", x.get("key") or "", x.get("category") or ""]
+               f"{x['bpm']:g}" if x.get("bpm") else "", safe(x.get("key") or ""), safe(x.get("category") or "")]
         if explain:
             row.append(" ".join(f"{k[:3]}={v:.2f}" for k, v in x.get("components", {}).items()))
         table.add_row(*row)

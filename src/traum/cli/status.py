@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from traum.cli.console import out, print_json
+from traum.cli.console import out, print_json, safe
 from traum.cli.options import Db, Json
 
 
@@ -15,11 +15,11 @@ def status(db: Db = None, json: Json = False) -> None:
         print_json(info)
         return
     counts = info["counts"]
-    out.print(f"catalog   {info['catalog']} ({info['catalog_bytes'] / 1e6:.1f} MB)", highlight=False)
+    out.print(f"catalog   {safe(info['catalog'])} ({info['catalog_bytes'] / 1e6:.1f} MB)", highlight=False)
     out.print("files     " + ", ".join(f"{n} {s}" for s, n in counts.items()), highlight=False)
     out.print(f"samples   {info['stems']} distinct, {info['embedded']} embedded", highlight=False)
     model = info["model"] or {}
-    out.print(f"model     {model.get('name', '—')} {('(' + model['id'] + ')') if model.get('id') else ''}",
+    out.print(f"model     {safe(model.get('name', '—'))} {safe('(' + model['id'] + ')') if model.get('id') else ''}",
               highlight=False)
     run = info["last_run"]
     if run:

@@ -25,8 +25,8 @@ def default_batch_size(device: str) -> int:
     if device.startswith("cuda"):
         import torch
 
-        free, _total = torch.cuda.mem_get_info()
-        return int(max(1, min(MAX_BATCH, free * 0.6 // BYTES_PER_WINDOW)))
+        vram, _total = torch.cuda.mem_get_info()
+        return int(max(1, min(MAX_BATCH, vram * 0.6 // BYTES_PER_WINDOW)))
     if device == "mps":
         return 16
     free = _available_ram()

@@ -7,7 +7,6 @@ entries go first. One SQLite file in the user cache folder (``TRAUM_CACHE_DIR``)
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
@@ -17,7 +16,6 @@ import numpy as np
 
 from traum.catalog.db import connect
 
-DEFAULT_MAX_MB = int(os.environ.get("TRAUM_CACHE_MAX_MB", "1024"))
 #: Evict down to this share of the limit, so eviction runs rarely.
 LOW_WATER = 0.9
 
@@ -25,9 +23,9 @@ Vectors = tuple[np.ndarray, list[tuple[float, np.ndarray]]]
 
 
 class EmbeddingCache:
-    def __init__(self, path: str | Path, *, max_bytes: int = DEFAULT_MAX_MB << 20) -> None:
+    def __init__(self, path: str | Path, *, max_bytes: int | None = None) -> None:
         self.path = Path(path)
-        self.max_bytes = max_bytes
+        self.max_bytes = max_bytes if max_bytes is not None else max_cache_mb() << 20
         self._lock = threading.Lock()
         self._conn = connect(self.path)
         self._conn.isolation_level = None
@@ -91,9 +89,16 @@ def default_cache() -> EmbeddingCache | None:
     """The machine-wide cache, or None if disabled (``TRAUM_CACHE_MAX_MB=0``) or unwritable."""
     from traum.settings import cache_dir
 
-    if DEFAULT_MAX_MB <= 0:
+    if max_cache_mb() <= 0:
         return None
     try:
         return EmbeddingCache(cache_dir() / "embeddings.db")
     except (OSError, sqlite3.Error):
         return None
+
+
+def max_cache_mb() -> int:
+    """``TRAUM_CACHE_MAX_MB``, read when a cache opens (not at import, where a bad value would be a crash)."""
+    from traum.settings import get
+
+    return int(get("cache_max_mb"))

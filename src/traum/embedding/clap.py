@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import socket
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -20,11 +19,14 @@ import numpy as np
 from traum.embedding.base import Window, normalise
 from traum.embedding.mel import LogMel, repeat_pad
 from traum.embedding.windows import split_windows
-from traum.errors import ModelNotFound, ModelUnavailable
+from traum.errors import ConfigError, ModelNotFound, ModelUnavailable
+from traum.settings import DEFAULT_MODEL, PRECISIONS
 
 log = logging.getLogger(__name__)
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+#: Seconds to wait for the Hub before indexing without the model: offline, the default retries cost ~30 s.
+HUB_TIMEOUT = 5.0
 
 
 class ClapEmbedder:
@@ -90,6 +92,7 @@ class ClapEmbedder:
         """``features``: padded waveforms (n, samples) for the torch front end, or extractor mels."""
         torch = self._torch
         if features.ndim == 2:
+            assert self._mel is not None, "waveform input needs the torch front end"
             with torch.inference_mode():
                 batch = self._mel(features)
         else:
@@ -126,14 +129,32 @@ def _pooled(out: Any):
     return getattr(out, "pooler_output", out)
 
 
+def check_device(device: str) -> None:
+    """Reject a device name that can never work, without importing torch."""
+    if device not in DEVICES and not (device.startswith("cuda:") and device[5:].isdigit()):
+        raise ConfigError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)} (or cuda:N)",
+                          reason="bad device")
+
+
+def check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise ConfigError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}",
+                          reason="bad precision")
+
+
 def pick_device(device: str) -> str:
+    """The torch device for ``device``; a GPU that was asked for but is absent is a configuration error
+    (indexing on without embeddings would hide the typo or the missing driver)."""
     import torch
 
+    check_device(device)
     if device != "auto":
         if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ModelUnavailable("--device cuda was asked for, but PyTorch sees no CUDA GPU; use --device auto")
+            raise ConfigError(f"--device {device} was asked for, but PyTorch sees no CUDA GPU; use --device auto",
+                              reason="no GPU")
         if device == "mps" and not torch.backends.mps.is_available():
-            raise ModelUnavailable("--device mps was asked for, but PyTorch sees no Apple GPU; use --device auto")
+            raise ConfigError("--device mps was asked for, but PyTorch sees no Apple GPU; use --device auto",
+                              reason="no GPU")
         return device
     if torch.cuda.is_available():
         return "cuda"
@@ -158,12 +179,14 @@ def pick_precision(precision: str, device: str) -> str:
     ≥ 0.98 against fp32 (checked by tests/embedding/test_clap_reference.py on the tiny model and by
     benchmarks/index.py on the full-size one).
     """
-    if precision not in PRECISIONS:
-        raise ModelUnavailable(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    from traum.settings import get
+
+    check_precision(precision)
     if precision != "auto":
         return precision
-    if os.environ.get("TRAUM_PRECISION") in PRECISIONS[1:]:
-        return os.environ["TRAUM_PRECISION"]
+    configured = str(get("precision"))
+    if configured != "auto":
+        return configured
     if device.startswith("cuda"):
         import torch
 
@@ -174,31 +197,63 @@ def pick_precision(precision: str, device: str) -> str:
 
 
 def _load(model: str, device: str):
-    from transformers import AutoFeatureExtractor, AutoTokenizer, ClapModel
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    local = Path(model).expanduser()
-    source = str(local) if local.is_dir() else model
     check_model_name(model)
-    for offline in (True, False):
-        if not offline and (local.is_dir() or not _hub_reachable()):
-            break
+    local = Path(model).expanduser()
+    if local.is_dir():
         try:
-            loaded = (ClapModel.from_pretrained(source, local_files_only=offline),
-                      AutoFeatureExtractor.from_pretrained(source, local_files_only=offline),
-                      AutoTokenizer.from_pretrained(source, local_files_only=offline))
+            return _from_pretrained(str(local), device, local_only=True)
         except (OSError, ValueError) as err:
-            log.debug("loading %s (local_files_only=%s) failed: %s", source, offline, err)
-            if local.is_dir():
-                raise ModelUnavailable(f"{source} is not a CLAP model directory in Hugging Face format ({err})") from err
-            continue
-        clap, extractor, tokenizer = loaded
-        return clap.to(device).eval(), extractor, tokenizer
-    raise ModelUnavailable(
+            raise ModelNotFound(f"{local} is not a CLAP model directory in Hugging Face format ({err})",
+                                path=str(local), reason="not a model folder") from err
+    try:
+        return _from_pretrained(model, device, local_only=True)
+    except (OSError, ValueError) as err:
+        log.debug("%s is not in the Hugging Face cache: %s", model, err)
+    _check_hub(model)
+    try:
+        return _from_pretrained(model, device, local_only=False)
+    except (OSError, ValueError) as err:
+        raise _unavailable(model) from err
+
+
+def _from_pretrained(source: str, device: str, *, local_only: bool):
+    from transformers import AutoFeatureExtractor, AutoTokenizer, ClapModel
+
+    clap = ClapModel.from_pretrained(source, local_files_only=local_only)
+    extractor = AutoFeatureExtractor.from_pretrained(source, local_files_only=local_only)
+    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
+    return clap.to(device).eval(), extractor, tokenizer  # type: ignore[arg-type]  # transformers' stubs
+
+
+def _check_hub(model: str) -> None:
+    """Ask the Hub about ``model`` once, briefly, through huggingface_hub itself (so HF_HUB_OFFLINE,
+    HF_ENDPOINT, proxies and certificates apply as for the download): offline, from_pretrained would
+    spend ~30 s on retries before giving up."""
+    import huggingface_hub
+    from huggingface_hub import constants
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    if constants.HF_HUB_OFFLINE:
+        raise _unavailable(model)
+    try:
+        huggingface_hub.model_info(model, timeout=HUB_TIMEOUT)
+    except RepositoryNotFoundError as err:
+        raise ModelNotFound(f"there is no model {model!r} on the Hugging Face Hub (give a Hub id like "
+                            f"{DEFAULT_MODEL} or a model folder)", reason="unknown model") from err
+    except Exception as err:
+        log.info("the Hugging Face Hub is not reachable: %r", err)
+        raise _unavailable(model) from err
+
+
+def _unavailable(model: str) -> ModelUnavailable:
+    return ModelUnavailable(
         f"CLAP model {model!r} is not available offline: download it once with "
-        f"`hf download {model}` (or copy it to a folder) and pass --model DIR or set TRAUM_MODEL")
+        f"`hf download {model}` (or copy it to a folder) and pass --model DIR or set TRAUM_MODEL",
+        reason="model not available")
 
 
 def check_model_name(model: str) -> None:
@@ -210,19 +265,7 @@ def check_model_name(model: str) -> None:
 
 def _looks_like_path(model: str) -> bool:
     # Hub ids are "name" or "org/name"; anything else is meant as a folder.
-    return model.startswith(("/", ".", "~")) or model.count("/") > 1 or os.sep != "/" and os.sep in model
-
-
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    """A quick look before asking the Hub: offline, from_pretrained spends ~30 s on retries."""
-    if os.environ.get("HF_HUB_OFFLINE") in {"1", "true", "TRUE", "yes"}:
-        return False
-    host = (os.environ.get("HF_ENDPOINT") or "https://huggingface.co").split("://")[-1].split("/")[0]
-    try:
-        socket.create_connection((host.split(":")[0], 443), timeout=timeout).close()
-    except OSError:
-        return False
-    return True
+    return model.startswith(("/", ".", "~")) or model.count("/") > 1 or (os.sep != "/" and os.sep in model)
 
 
 def _fingerprint(name: str, model: Any, extractor: Any) -> str:

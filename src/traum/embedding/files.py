@@ -18,7 +18,8 @@ def embed_samples(model: EmbeddingModel, samples: np.ndarray, *, batch_size: int
     return pool_windows(vectors), [(w.offset, v) for w, v in zip(windows, vectors, strict=True)]
 
 
-def embed_file(model: EmbeddingModel, path: str | os.PathLike[str]) -> tuple[np.ndarray, list[tuple[float, np.ndarray]]]:
+def embed_file(model: EmbeddingModel, path: str | os.PathLike[str]
+               ) -> tuple[np.ndarray, list[tuple[float, np.ndarray]]]:
     from traum.audio import load
 
     return embed_samples(model, load(path, model.sample_rate).samples)

@@ -1,4 +1,4 @@
-"""Random-weight CLAP models saved in Hugging Face format, for tests and benchmarks.
+"""Test support: random-weight CLAP models saved in Hugging Face format, for tests and benchmarks.
 
 Real CLAP weights cannot be downloaded everywhere (CI, air-gapped studios). A random-weight model
 with the same architecture exercises the whole real loading and inference path: config, weights,
@@ -9,6 +9,7 @@ builds the full-size ``ClapConfig()`` architecture for speed benchmarks.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 # A handful of sentences covering the words producers type, so the BPE vocabulary is not empty.
 _CORPUS = [
@@ -32,7 +33,8 @@ def build_random_clap(directory: str | Path, *, tiny: bool = True, seed: int = 0
     tokenizer = _train_tokenizer(vocab_size=400 if tiny else 2000)
     config = _tiny_config(len(tokenizer)) if tiny else ClapConfig()
     if not tiny:
-        config.text_config.vocab_size = max(config.text_config.vocab_size, len(tokenizer))
+        text_config: Any = config.text_config
+        text_config.vocab_size = max(text_config.vocab_size, len(tokenizer))
     model = ClapModel(config).eval()
     # The unfused laion checkpoints' preprocessing: random truncation (which Traum never triggers,
     # it windows long audio itself), repeat-padding, a 50 Hz–14 kHz slaney mel bank.
