@@ -41,3 +41,7 @@ class TransientAudioError(AudioError):
 
 class NotFound(TraumError):
     """A path, id or file the user named does not exist."""
+
+
+class ConfigError(TraumError):
+    """A bad setting or flag combination: a usage error (exit 2, HTTP 400)."""

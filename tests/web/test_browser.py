@@ -16,6 +16,7 @@ if not Path(CHROMIUM).exists():  # .ci/run installs it; a developer machine may 
     pytest.skip("Debian's chromium package is not installed", allow_module_level=True)
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+TOKEN = "browser-test-token"
 
 
 @pytest.fixture
@@ -27,7 +28,8 @@ def server(web_db, web_model):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = uvicorn.Config(create_app(web_db, model=web_model), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(create_app(web_db, model=web_model, token=TOKEN), host="127.0.0.1", port=port,
+                            log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -47,17 +49,21 @@ def test_type_see_play_rate_in_a_real_browser(server, tmp_path):
         page = browser.new_page()
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(server)
+        page.goto(f"{server}/?token={TOKEN}")
+        # The token went into an HttpOnly cookie; the address bar no longer shows it.
+        assert page.url == f"{server}/"
+        cookie, = page.context.cookies()
+        assert cookie["value"] == TOKEN and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
         page.fill("#q", "kick")
         page.wait_for_selector("#results li", timeout=5000)
         assert page.locator("#results li").count() >= 3
         assert "kick" in page.locator("#results li .meta").first.inner_text()
         page.locator("#results li .play").first.click()
-        page.wait_for_function("document.getElementById('player').currentTime > 0.05", timeout=10000)
+        page.wait_for_function("() => document.getElementById('player').currentTime > 0.05", timeout=10000)
         page.locator("#results li").first.locator(".stars button").nth(2).click()
-        page.wait_for_function("document.querySelectorAll('#results li')[0]"
+        page.wait_for_function("() => document.querySelectorAll('#results li')[0]"
                                ".querySelectorAll('.stars button.on').length === 3", timeout=5000)
-        page.wait_for_function("document.getElementById('status').textContent.includes('samples')", timeout=5000)
+        page.wait_for_function("() => document.getElementById('status').textContent.includes('samples')", timeout=5000)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "web-ui.png"), full_page=True)
         browser.close()
