@@ -6,6 +6,7 @@ import shutil
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,33 +20,43 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 TOKEN = "browser-test-token"
 
 
-@pytest.fixture
-def server(web_db, web_model):
+@contextmanager
+def serving(app):
     import uvicorn
-
-    from traum.web.app import create_app
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = uvicorn.Config(create_app(web_db, model=web_model, token=TOKEN), host="127.0.0.1", port=port,
-                            log_level="warning")
-    srv = uvicorn.Server(config)
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not srv.started and time.monotonic() < deadline:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(5)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(5)
+
+
+@pytest.fixture
+def server(web_db, web_model):
+    from traum.web.app import create_app
+
+    with serving(create_app(web_db, model=web_model, token=TOKEN)) as url:
+        yield url
+
+
+def launch(p):
+    return p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"])
 
 
 def test_type_see_play_rate_in_a_real_browser(server, tmp_path):
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"])
+        browser = launch(p)
         page = browser.new_page()
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -66,5 +77,37 @@ def test_type_see_play_rate_in_a_real_browser(server, tmp_path):
         page.wait_for_function("() => document.getElementById('status').textContent.includes('samples')", timeout=5000)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "web-ui.png"), full_page=True)
+        browser.close()
+    assert not errors
+
+
+HOSTILE = '<img src=x onerror="window.pwned=1">kick<svg onload="window.pwned=2">.wav'
+
+
+def test_hostile_file_names_are_shown_as_text(tmp_path):
+    from tests.web.conftest import KICK
+    from traum.catalog import Catalog
+    from traum.pipeline import IndexOptions, run_index
+    from traum.web.app import create_app
+
+    from tests.helpers import CORPUS
+
+    library = tmp_path / "library"
+    library.mkdir()
+    shutil.copy(CORPUS / KICK, library / HOSTILE)
+    db = tmp_path / "catalog.db"
+    with Catalog(db) as catalog:
+        run_index([library], catalog, IndexOptions(embed=False, cache=False))
+    with serving(create_app(db, token=TOKEN)) as url, playwright.sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{url}/?token={TOKEN}")
+        page.fill("#q", "onerror")
+        page.wait_for_selector("#results li", timeout=5000)
+        assert page.locator("#results li .name").first.inner_text() == HOSTILE
+        assert page.locator("#results img, #results svg").count() == 0
+        assert page.evaluate("() => window.pwned") is None
         browser.close()
     assert not errors
