@@ -85,12 +85,11 @@ HOSTILE = '<img src=x onerror="window.pwned=1">kick<svg onload="window.pwned=2">
 
 
 def test_hostile_file_names_are_shown_as_text(tmp_path):
+    from tests.helpers import CORPUS
     from tests.web.conftest import KICK
     from traum.catalog import Catalog
     from traum.pipeline import IndexOptions, run_index
     from traum.web.app import create_app
-
-    from tests.helpers import CORPUS
 
     library = tmp_path / "library"
     library.mkdir()
@@ -111,3 +110,20 @@ def test_hostile_file_names_are_shown_as_text(tmp_path):
         assert page.evaluate("() => window.pwned") is None
         browser.close()
     assert not errors
+
+
+def test_api_docs_render_offline_under_the_csp(server):
+    with playwright.sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page()
+        errors, remote = [], []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+        page.on("request", lambda r: remote.append(r.url) if not r.url.startswith(server) else None)
+        page.goto(f"{server}/docs?token={TOKEN}")
+        assert page.url == f"{server}/docs"
+        page.wait_for_selector(".swagger-ui .info .title", timeout=15000)
+        assert "Traum" in page.locator(".swagger-ui .info .title").inner_text()
+        page.wait_for_selector('.opblock-summary-path:has-text("/api/search")', timeout=5000)
+        browser.close()
+    assert not errors and not remote

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import socket
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 from urllib.parse import quote
 
 import typer
@@ -18,13 +18,13 @@ def serve(
     db: Db = None,
     host: Annotated[str, typer.Option("--host", help="Address to bind (default: this machine only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8765,
-    token: Annotated[Optional[str], typer.Option(
+    token: Annotated[str | None, typer.Option(
         "--token", envvar="TRAUM_TOKEN", show_default=False,
         help="Secret every request must show (default: a new random one per start, in the printed URL).")] = None,
     no_token: Annotated[bool, typer.Option(
         "--no-token", help="Serve without a token: any local program (and any page it opens) can use the "
                            "server. Loopback only.")] = False,
-    allow_host: Annotated[Optional[list[str]], typer.Option(
+    allow_host: Annotated[list[str] | None, typer.Option(
         "--allow-host", show_default=False,
         help="Also answer this Host name (a reverse proxy, another DNS name). Repeatable.")] = None,
     model: Model = None,

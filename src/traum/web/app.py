@@ -31,7 +31,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from traum.catalog import Catalog
 from traum.embedding.base import EmbeddingModel
-from traum.errors import AudioError, CatalogError, ModelUnavailable, NotFound, TraumError
+from traum.errors import (
+    AudioError,
+    CatalogError,
+    ModelUnavailable,
+    NotFound,
+    TraumError,
+)
 from traum.web import files, models
 from traum.web.security import LOOPBACK_NAMES, SecurityHeaders, TokenGuard
 
@@ -161,7 +167,7 @@ class LastResort:
 
         try:
             await self.app(scope, receive, tracked)
-        except Exception as err:  # noqa: BLE001 - the web error boundary
+        except Exception as err:
             log.error("unexpected error in web request %s", scope.get("path"), exc_info=err)
             if scope["type"] != "http" or started:
                 return
@@ -217,7 +223,7 @@ def _routes(app: FastAPI, lib: Library) -> None:
     app.include_router(api)
 
 
-def _read_routes(api: APIRouter, lib: Library) -> None:  # noqa: C901 - one place that lists the API
+def _read_routes(api: APIRouter, lib: Library) -> None:
     @api.get("/status")
     def status() -> models.Status:
         with lib.use() as catalog:
