@@ -167,7 +167,7 @@ class LastResort:
 
         try:
             await self.app(scope, receive, tracked)
-        except Exception as err:
+        except Exception as err:  # the web error boundary
             log.error("unexpected error in web request %s", scope.get("path"), exc_info=err)
             if scope["type"] != "http" or started:
                 return
