@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
-from typing import Annotated, Optional
+import secrets
+import socket
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
 
 import typer
 
@@ -13,11 +16,17 @@ from traum.cli.options import Db, Model
 
 def serve(
     db: Db = None,
-    host: Annotated[str, typer.Option("--host", help="Address to bind; anything but loopback needs --token.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option("--host", help="Address to bind (default: this machine only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8765,
-    token: Annotated[Optional[str], typer.Option("--token", envvar="TRAUM_TOKEN",
-                                                 help="Required on every request (Bearer, ?token= or cookie).",
-                                                 show_default=False)] = None,
+    token: Annotated[str | None, typer.Option(
+        "--token", envvar="TRAUM_TOKEN", show_default=False,
+        help="Secret every request must show (default: a new random one per start, in the printed URL).")] = None,
+    no_token: Annotated[bool, typer.Option(
+        "--no-token", help="Serve without a token: any local program (and any page it opens) can use the "
+                           "server. Loopback only.")] = False,
+    allow_host: Annotated[list[str] | None, typer.Option(
+        "--allow-host", show_default=False,
+        help="Also answer this Host name (a reverse proxy, another DNS name). Repeatable.")] = None,
     model: Model = None,
 ) -> None:
     """Open the library in a browser: search, audition, rate, tag, drag into your DAW."""
@@ -25,27 +34,49 @@ def serve(
 
     from traum import api
     from traum.catalog import Catalog
-    from traum.errors import TraumError
     from traum.settings import resolve_db
     from traum.web.app import create_app
+    from traum.web.security import allowed_hosts, is_loopback
 
-    if not _loopback(host) and not token:
-        raise TraumError(f"binding to {host} exposes your library to the network: give --token SECRET")
+    token = _token(host, token, no_token)
+    hosts = allowed_hosts(host, allow_host or ())
     path = resolve_db(db)
     with Catalog(path, readonly=True) as catalog:
         loaded, why = api._try_model(model or api.catalog_model_name(catalog))
     if why:
         notice(why)
-    app = create_app(path, model=loaded, notice=why, token=token)
-    url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/" + (f"?token={token}" if token else "")
-    err.print(f"Traum is serving {path} at [bold]{url}[/]  (API docs at /docs; Ctrl+C stops)", highlight=False)
+    app = create_app(path, model=loaded, notice=why, token=token, hosts=hosts)
+    _announce(path, _url(host, port, token), exposed=not is_loopback(host))
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def _token(host: str, token: str | None, no_token: bool) -> str | None:
+    from traum.errors import ConfigError
+    from traum.web.security import is_loopback
+
+    if no_token and token:
+        raise ConfigError("--token and --no-token contradict each other; give one of them")
+    if no_token and not is_loopback(host):
+        raise ConfigError(f"--no-token is for loopback only: binding to {host} exposes your library to the "
+                          "network; drop --no-token (a token is generated) or bind 127.0.0.1")
+    if no_token:
+        return None
+    return token or secrets.token_urlsafe(32)
+
+
+def _url(host: str, port: int, token: str | None) -> str:
+    from traum.web.security import is_wildcard
+
+    shown = socket.gethostname() if is_wildcard(host) else (f"[{host}]" if ":" in host else host)
+    return f"http://{shown}:{port}/" + (f"?token={quote(token, safe='')}" if token else "")
+
+
+def _announce(path: Path, url: str, *, exposed: bool) -> None:
+    # No Rich markup: a path or token may contain "[/]", which markup would take for a closing tag.
+    from traum.web.files import display
+
+    err.print(f"Traum is serving {display(str(path))} at {url}  (API docs at /docs; Ctrl+C stops)", markup=False,
+              highlight=False)
+    if exposed:
+        err.print("The server is reachable from the network: anyone with this URL (its token) can read and "
+                  "rate your library. Share it only over a trusted network.", markup=False, highlight=False)

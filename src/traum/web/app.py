@@ -1,33 +1,45 @@
 """FastAPI app: JSON API over one catalog, audio by id only, the page from ``static/``.
 
-Security model: nothing is ever served by path, only catalogued files by their 64-hex id; a token
-(when set) is checked on every request, from ``Authorization: Bearer``, a ``token`` query parameter
-or the ``traum_token`` cookie (so the page's <audio> element works); no CORS headers at all, so
-other sites' scripts cannot read responses; all SQL is parameterised.
+Security model (docs/security.md): the Host header must name this server (no DNS rebinding); a token
+is checked on every request but ``/healthz``; nothing is ever served by path, only catalogued files by
+their 64-hex id and only while they still match the catalog; no CORS headers; bodies are capped; every
+response forbids framing and carries a same-origin Content-Security-Policy; all SQL is in the catalog.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
+import math
 import mimetypes
 import os
 import re
+import sqlite3
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-import numpy as np
-from fastapi import Body, FastAPI, Query, Request
+from fastapi import APIRouter, Body, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from traum.catalog import Catalog
 from traum.embedding.base import EmbeddingModel
-from traum.errors import NotFound, TraumError
+from traum.errors import (
+    AudioError,
+    CatalogError,
+    ModelUnavailable,
+    NotFound,
+    TraumError,
+)
+from traum.web import files, models
+from traum.web.security import LOOPBACK_NAMES, SecurityHeaders, TokenGuard
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +47,16 @@ STATIC = Path(__file__).parent / "static"
 _ID = re.compile(r"[0-9a-f]{64}")
 AUDIO_TYPES = {"WAV": "audio/wav", "AIFF": "audio/aiff", "FLAC": "audio/flac", "OGG": "audio/ogg",
                "MP3": "audio/mpeg"}
+#: The largest body the API takes is a list of 50 tags of 60 characters; 64 KB leaves room and no more.
+MAX_BODY = 64 * 1024
+#: The producer's marks and measured loudness/quality a hit shows, read from the catalog when the
+#: search engine's hits do not carry them.
+MARKS = ("user_rating", "user_tags", "loudness_lufs", "true_peak_dbfs", "quality_ok", "quality_issues")
+#: Status codes for our error classes when they carry no ``status`` of their own.
+STATUS_OF = ((NotFound, 404), (CatalogError, 500), (ModelUnavailable, 503), (AudioError, 422))
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": models.ErrorBody, "description": text} for code, text in (
+    (400, "bad request"), (401, "missing or wrong token"), (404, "no such sample, or its file changed"),
+    (413, "request body too large"), (500, "catalog or server error"))}
 
 
 class Library:
@@ -51,163 +73,250 @@ class Library:
         self._peaks: OrderedDict[tuple[str, int], list[float]] = OrderedDict()
 
     @contextmanager
-    def use(self):
+    def use(self) -> Iterator[Catalog]:
         with self.lock:
-            yield self.catalog
+            try:
+                yield self.catalog
+            except sqlite3.Error as err:
+                raise CatalogError(f"the catalog cannot be read: {err}; check the file or rebuild it with "
+                                   "`traum index`") from err
 
     def stem(self, stem_id: str) -> dict[str, Any]:
         if not _ID.fullmatch(stem_id):
             raise NotFound("no such sample")
         with self.use() as catalog:
             stem = catalog.stem(stem_id)
-            if stem is None or not catalog.paths_of(stem_id):
-                raise NotFound("no such sample")
-            stem["paths"] = catalog.paths_of(stem_id)
+            paths = catalog.paths_of(stem_id) if stem else []
+        if not paths:
+            raise NotFound("no such sample")
+        stem["paths"] = paths
         return stem
 
+    def servable(self, stem: dict[str, Any]) -> tuple[str, os.stat_result]:
+        """The first of the stem's paths that still matches the catalog, with its stat."""
+        candidates = list(dict.fromkeys([stem["path"], *stem["paths"]]))
+        first_error: NotFound | None = None
+        for path in candidates:
+            with self.use() as catalog:
+                recorded = catalog.file_state(path)
+            try:
+                return path, files.checked_stat(path, recorded)
+            except NotFound as err:
+                first_error = first_error or err
+        raise first_error or NotFound("no such sample")
+
     def peaks(self, stem_id: str, points: int) -> list[float]:
-        key = (stem_id, points)
+        path, _ = self.servable(self.stem(stem_id))
+        key = (stem_id, points)  # the id is the content hash, so cached peaks cannot go stale
         with self.lock:
             if key in self._peaks:
                 return self._peaks[key]
-        stem = self.stem(stem_id)
-        from traum.audio import load
-
-        samples = np.abs(load(stem["path"], None).samples)
-        edges = np.linspace(0, len(samples), points + 1).astype(int)
-        peaks = [round(float(samples[a:b].max()) if b > a else 0.0, 4) for a, b in zip(edges[:-1], edges[1:])]
+        peaks = files.peaks(path, points)
         with self.lock:
             self._peaks[key] = peaks
             while len(self._peaks) > 2048:
                 self._peaks.popitem(last=False)
         return peaks
 
+    def with_marks(self, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Hits with the stars, tags, loudness and quality the catalog holds for them right now."""
+        missing = [h["id"] for h in hits if any(m not in h for m in MARKS)]
+        if missing:
+            with self.use() as catalog:
+                rows = {s["id"]: s for s in catalog.stems(missing, present_only=False)}
+            for hit in hits:
+                row = rows.get(hit["id"], {})
+                for mark in MARKS:
+                    hit.setdefault(mark, row.get(mark))
+        return hits
+
 
 def create_app(db: Path, *, model: EmbeddingModel | None = None, notice: str | None = None,
-               token: str | None = None) -> FastAPI:
-    app = FastAPI(title="Traum", summary="Search, audition and sort your sample library.", version="0.1.0")
+               token: str | None = None, hosts: list[str] | None = None, max_body: int = MAX_BODY) -> FastAPI:
+    """``token`` None serves without one (``traum serve --no-token``, loopback only); ``hosts`` are the
+    Host header names to answer (default: the loopback names, see :func:`security.allowed_hosts`)."""
+    app = FastAPI(title="Traum", summary="Search, audition and sort your sample library.", version="0.1.0",
+                  docs_url=None, redoc_url=None, max_body_size=max_body)
     lib = Library(db, model, notice)
     app.state.library = lib
-    _guard(app, token)
     _errors(app)
     _routes(app, lib)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Added innermost first: the Host check runs before the token, the headers wrap everything.
+    app.add_middleware(LastResort)
+    if token is not None:
+        app.add_middleware(TokenGuard, token=token)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(hosts or LOOPBACK_NAMES), www_redirect=False)
+    app.add_middleware(SecurityHeaders)
     return app
 
 
-def _guard(app: FastAPI, token: str | None) -> None:
-    @app.middleware("http")
-    async def check_token(request: Request, call_next):
-        if token is None or request.url.path == "/healthz":
-            return await call_next(request)
-        given = _token_of(request)
-        if given is None or not hmac.compare_digest(given.encode(), token.encode()):
-            return JSONResponse({"error": "missing or wrong token"}, status_code=401,
-                                headers={"WWW-Authenticate": "Bearer"})
-        response = await call_next(request)
-        if request.query_params.get("token"):
-            response.set_cookie("traum_token", token, httponly=True, samesite="strict")
-        return response
+class LastResort:
+    """An unexpected error: one line to the client, the traceback to the log file and not the terminal."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as err:  # the web error boundary
+            log.error("unexpected error in web request %s", scope.get("path"), exc_info=err)
+            if scope["type"] != "http" or started:
+                return
+            await JSONResponse({"error": "internal error (details in the log file)"}, status_code=500)(
+                scope, receive, send)
 
 
-def _token_of(request: Request) -> str | None:
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        return auth[7:].strip()
-    return request.query_params.get("token") or request.cookies.get("traum_token")
+def status_of(err: TraumError) -> int:
+    status = getattr(err, "status", None)
+    if isinstance(status, int):
+        return status
+    return next((code for cls, code in STATUS_OF if isinstance(err, cls)), 400)
 
 
 def _errors(app: FastAPI) -> None:
-    @app.exception_handler(NotFound)
-    async def not_found(_request: Request, err: NotFound):
-        return JSONResponse({"error": str(err)}, status_code=404)
-
     @app.exception_handler(TraumError)
-    async def bad_request(_request: Request, err: TraumError):
-        return JSONResponse({"error": str(err)}, status_code=400)
+    async def known(_request: Request, err: TraumError):
+        status = status_of(err)
+        if status >= 500:
+            log.error("web request failed: %s", err, exc_info=err)
+        return JSONResponse({"error": " ".join(str(err).split())}, status_code=status)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, err: HTTPException):
+        return JSONResponse({"error": str(err.detail)}, status_code=err.status_code, headers=err.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, err: RequestValidationError):
         details = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in err.errors())
         return JSONResponse({"error": f"bad parameters: {details}"}, status_code=422)
 
-    @app.exception_handler(Exception)
-    async def unexpected(_request: Request, err: Exception):
-        log.error("unexpected error in web request", exc_info=err)
-        return JSONResponse({"error": "internal error (details in the server log)"}, status_code=500)
 
-
-def _routes(app: FastAPI, lib: Library) -> None:  # noqa: C901 - one place that lists the API
+def _routes(app: FastAPI, lib: Library) -> None:
     @app.get("/", include_in_schema=False)
     def page():
         return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return FileResponse(STATIC / "docs.html", media_type="text/html")
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon():
         return RedirectResponse("/static/favicon.svg")
 
     @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def healthz() -> models.Health:
+        return models.Health()
 
-    @app.get("/api/status")
-    def status() -> dict[str, Any]:
+    api = APIRouter(prefix="/api", responses=ERRORS)
+    _read_routes(api, lib)
+    _write_routes(api, lib)
+    app.include_router(api)
+
+
+def _read_routes(api: APIRouter, lib: Library) -> None:
+    @api.get("/status")
+    def status() -> models.Status:
         with lib.use() as catalog:
-            return {"counts": catalog.counts(), "samples": catalog.stem_count(),
-                    "embedded": catalog.stem_count(embedded_only=True),
-                    "model": lib.model.name if lib.model else None, "notice": lib.engine.notice}
+            return models.Status(counts=catalog.counts(), samples=catalog.stem_count(),
+                                 embedded=catalog.stem_count(embedded_only=True),
+                                 model=lib.model.name if lib.model else None, notice=lib.engine.notice)
 
-    @app.get("/api/search")
+    @api.get("/search")
     def search(q: Annotated[str, Query(max_length=500)] = "", k: Annotated[int, Query(ge=1, le=500)] = 50,
                bpm: Annotated[str | None, Query(max_length=20)] = None,
                key: Annotated[str | None, Query(max_length=20)] = None,
                category: Annotated[str | None, Query(max_length=40)] = None,
                loop: bool | None = None, max_duration: Annotated[float | None, Query(gt=0)] = None,
-               min_duration: Annotated[float | None, Query(ge=0)] = None) -> dict[str, Any]:
-        with lib.use():
-            result = lib.engine.search(q, k=k, bpm=bpm or None, key=key or None, category=category or None,
-                                       loop=loop, max_duration=max_duration, min_duration=min_duration)
-        return {"query": result.explain(), "notice": result.notice, "results": [h.to_dict() for h in result.hits]}
+               min_duration: Annotated[float | None, Query(ge=0)] = None,
+               quality: Annotated[Literal["ok", "issues"] | None, Query(
+                   description="ok: no quality issues; issues: at least one")] = None,
+               min_lufs: Annotated[float | None, Query(ge=-100, le=10)] = None,
+               max_lufs: Annotated[float | None, Query(ge=-100, le=10)] = None) -> models.SearchResponse:
+        facts = {"bpm": bpm or None, "key": key or None, "category": category or None, "loop": loop,
+                 "max_duration": max_duration, "min_duration": min_duration}
+        measured = {name: value for name, value in (("quality_ok", None if quality is None else quality == "ok"),
+                                                    ("min_lufs", min_lufs), ("max_lufs", max_lufs))
+                    if value is not None}
+        result, hits = _search(lib, q, k, facts, measured)
+        return models.SearchResponse(query=result.explain(), notice=result.notice, results=hits)
 
-    @app.get("/api/similar/{stem_id}")
-    def similar(stem_id: str, k: Annotated[int, Query(ge=1, le=500)] = 30) -> dict[str, Any]:
+    @api.get("/similar/{stem_id}")
+    def similar(stem_id: str, k: Annotated[int, Query(ge=1, le=500)] = 30) -> models.SimilarResponse:
         lib.stem(stem_id)
         with lib.use():
             result = lib.engine.similar(stem_id, k=k)
-        return {"results": [h.to_dict() for h in result.hits]}
+        return models.SimilarResponse(results=lib.with_marks([h.to_dict() for h in result.hits]))
 
-    @app.get("/api/stems/{stem_id}")
-    def stem(stem_id: str) -> dict[str, Any]:
-        return lib.stem(stem_id)
+    @api.get("/stems/{stem_id}")
+    def stem(stem_id: str) -> models.Stem:
+        return models.Stem.model_validate(lib.stem(stem_id))
 
-    @app.get("/api/audio/{stem_id}")
+    @api.get("/audio/{stem_id}", response_class=FileResponse,
+             responses={200: {"content": {"audio/*": {}}, "description": "the file; supports Range (206)"}})
     def audio(stem_id: str, request: Request):
         stem = lib.stem(stem_id)
-        path = stem["path"]
-        if not os.path.isfile(path):
-            raise NotFound("the file is no longer on disk; run `traum index` to update the catalog")
+        path, st = lib.servable(stem)
         if request.headers.get("range", "bytes=0-").startswith("bytes=0-"):
             with lib.use() as catalog:
                 catalog.record_play(stem_id)
         media = AUDIO_TYPES.get((stem.get("format") or "").split("/")[0]) or mimetypes.guess_type(path)[0]
-        return FileResponse(path, media_type=media or "application/octet-stream",
-                            filename=os.path.basename(path), content_disposition_type="inline")
+        return FileResponse(path, stat_result=st, media_type=media or "application/octet-stream",
+                            filename=files.display(os.path.basename(path)), content_disposition_type="inline")
 
-    @app.get("/api/waveform/{stem_id}")
-    def waveform(stem_id: str, points: Annotated[int, Query(ge=16, le=4000)] = 400) -> dict[str, Any]:
-        return {"id": stem_id, "points": points, "peaks": lib.peaks(stem_id, points)}
+    @api.get("/waveform/{stem_id}")
+    def waveform(stem_id: str, points: Annotated[int, Query(ge=16, le=4000)] = 400) -> models.Waveform:
+        return models.Waveform(id=stem_id, points=points, peaks=lib.peaks(stem_id, points))
 
-    @app.post("/api/stems/{stem_id}/rating")
-    def rate(stem_id: str, rating: Annotated[int, Body(embed=True, ge=0, le=5)]) -> dict[str, Any]:
+
+def _write_routes(api: APIRouter, lib: Library) -> None:
+    @api.post("/stems/{stem_id}/rating")
+    def rate(stem_id: str, rating: Annotated[int, Body(embed=True, ge=0, le=5, description="0 clears")]
+             ) -> models.Stem:
         lib.stem(stem_id)
         with lib.use() as catalog:
             catalog.set_rating(stem_id, rating)
-        return lib.stem(stem_id)
+        return models.Stem.model_validate(lib.stem(stem_id))
 
-    @app.post("/api/stems/{stem_id}/tags")
+    @api.post("/stems/{stem_id}/tags")
     def tag(stem_id: str, tags: Annotated[list[Annotated[str, Query(max_length=60)]], Body(embed=True, max_length=50)]
-            ) -> dict[str, Any]:
+            ) -> models.Stem:
         lib.stem(stem_id)
         with lib.use() as catalog:
             catalog.set_user_tags(stem_id, tags)
-        return lib.stem(stem_id)
+        return models.Stem.model_validate(lib.stem(stem_id))
+
+
+def _search(lib: Library, q: str, k: int, facts: dict[str, Any], measured: dict[str, Any]):
+    """Search with loudness/quality filters; an engine that predates them gets them applied here."""
+    with lib.use():
+        try:
+            result = lib.engine.search(q, k=k, **facts, **measured)
+            return result, lib.with_marks([h.to_dict() for h in result.hits])
+        except TypeError as err:
+            if not measured or not any(name in str(err) for name in measured):
+                raise
+        result = lib.engine.search(q, k=max(5 * k, 200), **facts)
+    hits = [h for h in lib.with_marks([h.to_dict() for h in result.hits]) if _measured_match(h, measured)][:k]
+    for rank, hit in enumerate(hits, 1):
+        hit["rank"] = rank
+    return result, hits
+
+
+def _measured_match(hit: dict[str, Any], measured: dict[str, Any]) -> bool:
+    """Unmeasured samples match no loudness or quality filter, as in the catalog's own SQL."""
+    if "quality_ok" in measured and (hit.get("quality_ok") is None or bool(hit["quality_ok"]) != measured["quality_ok"]):
+        return False
+    if "min_lufs" in measured or "max_lufs" in measured:
+        lufs = hit.get("loudness_lufs")
+        return lufs is not None and measured.get("min_lufs", -math.inf) <= lufs <= measured.get("max_lufs", math.inf)
+    return True

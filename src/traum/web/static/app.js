@@ -8,6 +8,14 @@ const KEYS = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"].f
 const state = { category: "", results: [], selected: -1, playing: null, seq: 0 };
 const player = $("player");
 
+// The server moves ?token= into an HttpOnly cookie with a redirect; should a token still be in the
+// address (a proxy that dropped the redirect), keep it out of history and bookmarks anyway.
+if (new URLSearchParams(location.search).has("token")) {
+  const clean = new URL(location.href);
+  clean.searchParams.delete("token");
+  history.replaceState(null, "", clean.pathname + clean.search + clean.hash);
+}
+
 async function api(path, options) {
   const response = await fetch(path, { credentials: "same-origin", ...options });
   const body = await response.json();
@@ -22,6 +30,7 @@ function params() {
   if ($("key").value) p.set("key", $("key").value);
   if (state.category) p.set("category", state.category);
   if ($("loops").checked) p.set("loop", "true");
+  if ($("quality").value) p.set("quality", $("quality").value);
   return p;
 }
 
@@ -30,7 +39,8 @@ function searchSoon() { clearTimeout(timer); timer = setTimeout(search, 120); }
 
 async function search() {
   const seq = ++state.seq;
-  if (!$("q").value.trim() && !state.category && !$("key").value && !$("bpm-min").value && !$("bpm-max").value) {
+  if (!$("q").value.trim() && !state.category && !$("key").value && !$("bpm-min").value && !$("bpm-max").value
+      && !$("quality").value) {
     show([]);
     return;
   }
@@ -67,14 +77,18 @@ function row(r, i) {
   li.querySelector(".name").textContent = r.filename;
   li.querySelector(".name").title = r.path;
   li.querySelector(".meta").textContent = [`${fmt(r.duration)} s`, r.bpm ? `${fmt(r.bpm, 0)} BPM` : "",
-    r.key || "", r.category || "", `score ${fmt(r.score, 3)}`, r.offset ? `best at ${fmt(r.offset, 0)} s` : ""]
+    r.key || "", r.category || "", r.loudness_lufs != null ? `${fmt(r.loudness_lufs, 1)} LUFS` : "",
+    r.true_peak_dbfs != null ? `peak ${fmt(r.true_peak_dbfs, 1)} dBTP` : "", quality(r),
+    `score ${fmt(r.score, 3)}`, r.offset ? `best at ${fmt(r.offset, 0)} s` : ""]
     .filter(Boolean).join(" · ");
+  const issues = r.quality_issues || [];
+  if (issues.length) li.querySelector(".meta").title = issues.join("\n");
   li.querySelector(".play").onclick = () => { state.selected = i; toggle(); };
   li.querySelector(".similar").onclick = () => similar(r.id);
   li.querySelector("canvas").onclick = (e) => seekTo(i, e);
   stars(li.querySelector(".stars"), r);
   const tags = li.querySelector(".tags");
-  tags.value = parseTags(r.user_tags).join(", ");
+  tags.value = (r.user_tags || []).join(", ");
   tags.onchange = () => saveTags(r, tags.value);
   li.addEventListener("dragstart", (e) => {
     const url = new URL(audioUrl(r.id), location.href).href;
@@ -85,7 +99,11 @@ function row(r, i) {
   return li;
 }
 
-function parseTags(value) { try { return JSON.parse(value || "[]"); } catch { return []; } }
+function quality(r) {
+  if (r.quality_ok == null) return "";
+  const issues = r.quality_issues || [];
+  return r.quality_ok && !issues.length ? "quality ok" : `⚠ ${issues.join(", ") || "quality issues"}`;
+}
 function mimeOf(name) { return /\.(ogg)$/i.test(name) ? "audio/ogg" : /\.flac$/i.test(name) ? "audio/flac" : /\.mp3$/i.test(name) ? "audio/mpeg" : "audio/wav"; }
 function audioUrl(id) { return `/api/audio/${id}`; }
 
@@ -170,7 +188,7 @@ function setup() {
   }));
   $("key").append(...KEYS.map((k) => Object.assign(document.createElement("option"), { value: k, textContent: k })));
   $("q").addEventListener("input", searchSoon);
-  for (const id of ["bpm-min", "bpm-max", "key", "loops"]) $(id).addEventListener("change", search);
+  for (const id of ["bpm-min", "bpm-max", "key", "loops", "quality"]) $(id).addEventListener("change", search);
   api("/api/status").then((s) => {
     const c = s.counts;
     $("status").textContent = `${s.samples} samples · ${c.indexed} indexed · ${c.pending} pending embeddings · ` +

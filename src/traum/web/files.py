@@ -1,0 +1,82 @@
+"""Which file on disk the server may read for a catalogued sample, and its waveform peaks.
+
+A catalogued path is served only while it is still the file that was indexed: a regular file (a
+FIFO or device would hang the reader or leak something else) whose size and modification time equal
+what indexing recorded. A file swapped for a symlink to a secret, truncated, rewritten or replaced by
+a FIFO is a 404 until `traum index` looks at it again. The check follows symlinks on purpose: indexing
+follows them too, so a library built from linked folders keeps playing.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import Protocol
+
+import numpy as np
+
+from traum.errors import NotFound
+
+CHANGED = "changed since indexing; run `traum index` to update the catalog"
+GONE = "no longer on disk; run `traum index` to update the catalog"
+#: Frames per read when computing peaks: a 10-minute stem never sits in memory whole.
+BLOCK_FRAMES = 1 << 16
+
+
+class Recorded(Protocol):
+    file_size: int | None
+    mtime_ns: int | None
+
+
+def checked_stat(path: str, recorded: Recorded | None) -> os.stat_result:
+    """``os.stat`` of ``path`` if it may be served, else :class:`NotFound` with the reason."""
+    try:
+        st = os.stat(path)  # follows links; never opens, so a FIFO cannot block us here
+    except FileNotFoundError:
+        raise NotFound(f"{display(path)} is {GONE}") from None
+    except OSError as err:
+        raise NotFound(f"{display(path)} cannot be read ({err.strerror}); {CHANGED}") from None
+    if recorded is None or recorded.file_size is None or recorded.mtime_ns is None:
+        raise NotFound(f"{display(path)} has no recorded size and time; {CHANGED}")
+    if not stat.S_ISREG(st.st_mode) or st.st_size != recorded.file_size or st.st_mtime_ns != recorded.mtime_ns:
+        raise NotFound(f"{display(path)} {CHANGED}")
+    return st
+
+
+def display(path: str) -> str:
+    """A path that prints and JSON-encodes even with undecodable bytes in its name."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def peaks(path: str, points: int) -> list[float]:
+    """Absolute peak per bucket of ``points`` equal buckets over the file, read block by block."""
+    import traum.audio
+
+    shared = getattr(traum.audio, "peaks", None)  # the pipeline's own, once it has one
+    if not callable(shared):
+        return _streamed_peaks(path, points)
+    return [round(float(p), 4) for p in shared(path, points)]
+
+
+def _streamed_peaks(path: str, points: int) -> list[float]:
+    import soundfile as sf
+
+    from traum.errors import AudioError
+
+    out = np.zeros(points, dtype=np.float32)
+    try:
+        with sf.SoundFile(path) as fh:
+            frames = max(fh.frames, 1)
+            start = 0
+            for block in fh.blocks(BLOCK_FRAMES, dtype="float32", always_2d=True):
+                if not len(block):
+                    break
+                level = np.abs(block).max(axis=1)
+                bucket = np.minimum(np.arange(start, start + len(level)) * points // frames, points - 1)
+                cuts = np.flatnonzero(np.diff(bucket)) + 1
+                starts = np.concatenate(([0], cuts))
+                np.maximum.at(out, bucket[starts], np.maximum.reduceat(level, starts))
+                start += len(level)
+    except (sf.LibsndfileError, RuntimeError, OSError) as err:
+        raise AudioError(f"{display(path)} cannot be decoded for its waveform: {err}") from None
+    return [round(float(p), 4) for p in out]

@@ -1,0 +1,166 @@
+"""Response shapes of the API: what /openapi.json documents is what the endpoints return.
+
+Catalog rows keep lists and feature sets as JSON text; here they become real lists and objects, so a
+client never decodes JSON inside JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from traum.web.files import display
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (bytes, str)):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _string_list(value: Any) -> list[str]:
+    value = _json_value(value)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="One line: what failed and what to do.")
+
+
+class Health(BaseModel):
+    status: str = "ok"
+
+
+class Status(BaseModel):
+    counts: dict[str, int] = Field(description="Paths per processing status (indexed, pending, failed, …).")
+    samples: int
+    embedded: int
+    model: str | None
+    notice: str | None
+
+
+class Marks(BaseModel):
+    """The producer's own marks and the measured loudness and quality of a sample."""
+
+    user_rating: int | None = Field(None, ge=1, le=5)
+    user_tags: list[str] = []
+    loudness_lufs: float | None = Field(None, description="Integrated loudness (EBU R128), LUFS.")
+    true_peak_dbfs: float | None = Field(None, description="True peak, dBFS (dBTP).")
+    quality_ok: bool | None = None
+    quality_issues: list[str] = []
+
+    @field_validator("user_tags", "quality_issues", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> list[str]:
+        return _string_list(value)
+
+
+class Hit(Marks):
+    model_config = ConfigDict(extra="ignore")
+
+    rank: int
+    id: str
+    path: str
+    filename: str
+    score: float
+    duration: float | None
+    bpm: float | None = None
+    key: str | None = None
+    category: str | None = None
+    offset: float | None = Field(None, description="Start of the best-matching window, seconds.")
+    cosine: float | None = None
+    components: dict[str, float] | None = Field(None, description="Ranking signals, each scaled to 0–1.")
+
+    @field_validator("path", "filename", mode="before")
+    @classmethod
+    def _shown(cls, value: str) -> str:
+        return display(value)
+
+
+class QueryExplained(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    mode: str = Field(description="hybrid (model + names) or names (no model).")
+    semantic_text: str | None = None
+    notes: list[str] = []
+    filters: dict[str, Any] = {}
+    weights: dict[str, float] = {}
+
+
+class SearchResponse(BaseModel):
+    query: QueryExplained
+    notice: str | None
+    results: list[Hit]
+
+
+class SimilarResponse(BaseModel):
+    results: list[Hit]
+
+
+class Stem(Marks):
+    """Everything the catalog knows about one sample."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    path: str
+    filename: str
+    paths: list[str] = Field(description="Every present path with this content.")
+    file_size: int | None = None
+    duration: float | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    bit_depth: int | None = None
+    format: str | None = None
+    bpm: float | None = None
+    key: str | None = None
+    tempo_confidence: float | None = None
+    category: str | None = None
+    category_confidence: float | None = None
+    tags: list[str] = []
+    spectral_features: dict[str, Any] | None = None
+    temporal_features: dict[str, Any] | None = None
+    harmonic_features: dict[str, Any] | None = None
+    quality_score: float | None = None
+    noise_level: float | None = None
+    dynamic_range: float | None = None
+    usage_count: int = 0
+    imported_at: str | None = None
+    last_accessed: str | None = None
+    processing_version: int | None = None
+    embedding_model: str | None = None
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: Any) -> list[str]:
+        return _string_list(value)
+
+    @field_validator("spectral_features", "temporal_features", "harmonic_features", mode="before")
+    @classmethod
+    def _features(cls, value: Any) -> Any:
+        return _json_value(value)
+
+    @field_validator("path", "filename", mode="before")
+    @classmethod
+    def _shown(cls, value: str) -> str:
+        return display(value)
+
+    @field_validator("paths", mode="before")
+    @classmethod
+    def _all_shown(cls, value: list[str]) -> list[str]:
+        return [display(p) for p in value]
+
+
+class Waveform(BaseModel):
+    id: str
+    points: int
+    peaks: list[float] = Field(description="Absolute peak (0–1) per equal slice of the file.")
