@@ -37,7 +37,7 @@ def small_library(tmp_path) -> tuple[Path, Path]:
     library = copy_library(tmp_path / "library", [KICK, SNARE])
     db = tmp_path / "catalog.db"
     with Catalog(db) as catalog:
-        run_index([library], catalog, IndexOptions(embed=False, analyse=False, cache=False))
+        run_index([library], catalog, IndexOptions(analyse=False, cache=False))
     return db, library
 
 

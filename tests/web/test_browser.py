@@ -96,7 +96,7 @@ def test_hostile_file_names_are_shown_as_text(tmp_path):
     shutil.copy(CORPUS / KICK, library / HOSTILE)
     db = tmp_path / "catalog.db"
     with Catalog(db) as catalog:
-        run_index([library], catalog, IndexOptions(embed=False, cache=False))
+        run_index([library], catalog, IndexOptions(cache=False))
     with serving(create_app(db, token=TOKEN)) as url, playwright.sync_playwright() as p:
         browser = launch(p)
         page = browser.new_page()

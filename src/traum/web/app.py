@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, FastAPI, Query, Request
+from fastapi import Body, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -217,21 +217,20 @@ def _routes(app: FastAPI, lib: Library) -> None:
     def healthz() -> models.Health:
         return models.Health()
 
-    api = APIRouter(prefix="/api", responses=ERRORS)
-    _read_routes(api, lib)
-    _write_routes(api, lib)
-    app.include_router(api)
+    # Straight on the app, not an APIRouter: app.routes then lists every endpoint with its path.
+    _read_routes(app, lib)
+    _write_routes(app, lib)
 
 
-def _read_routes(api: APIRouter, lib: Library) -> None:
-    @api.get("/status")
+def _read_routes(app: FastAPI, lib: Library) -> None:
+    @app.get("/api/status", responses=ERRORS)
     def status() -> models.Status:
         with lib.use() as catalog:
             return models.Status(counts=catalog.counts(), samples=catalog.stem_count(),
                                  embedded=catalog.stem_count(embedded_only=True),
                                  model=lib.model.name if lib.model else None, notice=lib.engine.notice)
 
-    @api.get("/search")
+    @app.get("/api/search", responses=ERRORS)
     def search(q: Annotated[str, Query(max_length=500)] = "", k: Annotated[int, Query(ge=1, le=500)] = 50,
                bpm: Annotated[str | None, Query(max_length=20)] = None,
                key: Annotated[str | None, Query(max_length=20)] = None,
@@ -250,19 +249,19 @@ def _read_routes(api: APIRouter, lib: Library) -> None:
         result, hits = _search(lib, q, k, facts, measured)
         return models.SearchResponse(query=result.explain(), notice=result.notice, results=hits)
 
-    @api.get("/similar/{stem_id}")
+    @app.get("/api/similar/{stem_id}", responses=ERRORS)
     def similar(stem_id: str, k: Annotated[int, Query(ge=1, le=500)] = 30) -> models.SimilarResponse:
         lib.stem(stem_id)
         with lib.use():
             result = lib.engine.similar(stem_id, k=k)
         return models.SimilarResponse(results=lib.with_marks([h.to_dict() for h in result.hits]))
 
-    @api.get("/stems/{stem_id}")
+    @app.get("/api/stems/{stem_id}", responses=ERRORS)
     def stem(stem_id: str) -> models.Stem:
         return models.Stem.model_validate(lib.stem(stem_id))
 
-    @api.get("/audio/{stem_id}", response_class=FileResponse,
-             responses={200: {"content": {"audio/*": {}}, "description": "the file; supports Range (206)"}})
+    @app.get("/api/audio/{stem_id}", response_class=FileResponse, responses=ERRORS | {
+        200: {"content": {"audio/*": {}}, "description": "the file; supports Range (206)"}})
     def audio(stem_id: str, request: Request):
         stem = lib.stem(stem_id)
         path, st = lib.servable(stem)
@@ -273,13 +272,13 @@ def _read_routes(api: APIRouter, lib: Library) -> None:
         return FileResponse(path, stat_result=st, media_type=media or "application/octet-stream",
                             filename=files.display(os.path.basename(path)), content_disposition_type="inline")
 
-    @api.get("/waveform/{stem_id}")
+    @app.get("/api/waveform/{stem_id}", responses=ERRORS)
     def waveform(stem_id: str, points: Annotated[int, Query(ge=16, le=4000)] = 400) -> models.Waveform:
         return models.Waveform(id=stem_id, points=points, peaks=lib.peaks(stem_id, points))
 
 
-def _write_routes(api: APIRouter, lib: Library) -> None:
-    @api.post("/stems/{stem_id}/rating")
+def _write_routes(app: FastAPI, lib: Library) -> None:
+    @app.post("/api/stems/{stem_id}/rating", responses=ERRORS)
     def rate(stem_id: str, rating: Annotated[int, Body(embed=True, ge=0, le=5, description="0 clears")]
              ) -> models.Stem:
         lib.stem(stem_id)
@@ -287,7 +286,7 @@ def _write_routes(api: APIRouter, lib: Library) -> None:
             catalog.set_rating(stem_id, rating)
         return models.Stem.model_validate(lib.stem(stem_id))
 
-    @api.post("/stems/{stem_id}/tags")
+    @app.post("/api/stems/{stem_id}/tags", responses=ERRORS)
     def tag(stem_id: str, tags: Annotated[list[Annotated[str, Query(max_length=60)]], Body(embed=True, max_length=50)]
             ) -> models.Stem:
         lib.stem(stem_id)
@@ -314,8 +313,10 @@ def _search(lib: Library, q: str, k: int, facts: dict[str, Any], measured: dict[
 
 def _measured_match(hit: dict[str, Any], measured: dict[str, Any]) -> bool:
     """Unmeasured samples match no loudness or quality filter, as in the catalog's own SQL."""
-    if "quality_ok" in measured and (hit.get("quality_ok") is None or bool(hit["quality_ok"]) != measured["quality_ok"]):
-        return False
+    if "quality_ok" in measured:
+        ok = hit.get("quality_ok")
+        if ok is None or bool(ok) != measured["quality_ok"]:
+            return False
     if "min_lufs" in measured or "max_lufs" in measured:
         lufs = hit.get("loudness_lufs")
         return lufs is not None and measured.get("min_lufs", -math.inf) <= lufs <= measured.get("max_lufs", math.inf)

@@ -5,6 +5,7 @@ docs/security.md explains the threat model; this module is its code.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import socket
@@ -77,10 +78,8 @@ def allowed_hosts(bind: str, extra: Iterable[str] = ()) -> list[str]:
 def _machine_names(*, with_addresses: bool) -> set[str]:
     names = {socket.gethostname(), socket.getfqdn()}
     if with_addresses:
-        try:
+        with contextlib.suppress(OSError):  # a hostname that does not resolve: --allow-host covers it
             names.update(_host_literal(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None))
-        except OSError:  # a hostname that does not resolve: --allow-host covers it
-            pass
     return {n for n in names if n}
 
 
