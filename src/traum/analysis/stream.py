@@ -189,7 +189,7 @@ def read_long(path: str | os.PathLike[str], *, model_rate: int | None = None, wi
     if model_rate is not None:
         expected = int(math.ceil(info.frames * (float(model_rate) / info.sample_rate)))
         windows = _WindowCollector(window_starts(expected, model_rate, window=window_seconds),
-                                   int(round(window_seconds * model_rate)), model_rate, on_window)
+                                   int(round(window_seconds * model_rate)), model_rate, on_window, expected)
         resampler = soxr.ResampleStream(info.sample_rate, model_rate, 1, dtype="float32", quality="HQ")
     for block in mono_blocks(path):
         whole.add(block)
@@ -213,7 +213,8 @@ class _WindowCollector:
     """Copies the model-rate stream into the planned windows; hands each on when full."""
 
     def __init__(self, starts: list[int], size: int, rate: int,
-                 on_window: Callable[[float, np.ndarray], Any] | None) -> None:
+                 on_window: Callable[[float, np.ndarray], Any] | None, expected: int) -> None:
+        self.expected = expected
         self.pending = list(starts)
         self.size, self.rate, self.on_window = size, rate, on_window
         self.open: list[tuple[int, np.ndarray]] = []
@@ -236,10 +237,12 @@ class _WindowCollector:
         self.produced = end
 
     def finish(self) -> None:
-        """A file shorter than its header: the windows it did fill, the last one cut at the end."""
+        """The stream may end a few samples short of the planned length (the whole-file resample pads
+        those with zeros, and so do these buffers); a file shorter than its header ends where it ends."""
+        end = self.expected if self.produced >= self.expected - self.rate // 100 else self.produced
         for start, buffer in self.open:
-            if start < self.produced:
-                self._emit(start, buffer[: self.produced - start])
+            if start < end:
+                self._emit(start, buffer[: end - start])
         self.open = []
 
     def _emit(self, start: int, clip: np.ndarray) -> None:

@@ -235,12 +235,15 @@ def _check_hub(model: str) -> None:
     spend ~30 s on retries before giving up."""
     import huggingface_hub
     from huggingface_hub import constants
-    from huggingface_hub.errors import RepositoryNotFoundError
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
 
     if constants.HF_HUB_OFFLINE:
         raise _unavailable(model)
     try:
         huggingface_hub.model_info(model, timeout=HUB_TIMEOUT)
+    except GatedRepoError as err:  # exists, needs `hf auth login`: a subclass of "not found", so first
+        raise ModelUnavailable(f"{model!r} is a gated model on the Hugging Face Hub: log in with `hf auth login` "
+                               "or download it once", reason="gated model") from err
     except RepositoryNotFoundError as err:
         raise ModelNotFound(f"there is no model {model!r} on the Hugging Face Hub (give a Hub id like "
                             f"{DEFAULT_MODEL} or a model folder)", reason="unknown model") from err
