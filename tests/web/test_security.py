@@ -11,12 +11,9 @@ import sqlite3
 import threading
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
 from fastapi.testclient import TestClient
 
-from tests.helpers import CORPUS
 from tests.web.conftest import BASE, KICK, stem_id_of
 from traum.errors import CatalogError, ConfigError, NotFound, TraumError
 from traum.web.app import create_app, status_of
@@ -158,18 +155,6 @@ def test_waveform_of_a_deleted_file_is_404_with_the_reason_and_no_traceback(smal
     assert response.status_code == 404
     assert "no longer on disk" in response.json()["error"] and "run `traum index`" in response.json()["error"]
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
-
-
-def test_streamed_peaks_equal_peaks_of_the_whole_file():
-    from traum.web.files import BLOCK_FRAMES, _streamed_peaks
-
-    path = CORPUS / "dirt-samples/pad/alien-monolith-pad.wav"  # 12 s: many blocks
-    whole, _ = sf.read(path, dtype="float32", always_2d=True)
-    assert len(whole) > 4 * BLOCK_FRAMES
-    level = np.abs(whole).max(axis=1)
-    expected = np.zeros(300, dtype=np.float32)
-    np.maximum.at(expected, np.arange(len(level)) * 300 // len(level), level)
-    assert _streamed_peaks(str(path), 300) == [round(float(p), 4) for p in expected]
 
 
 # -- request bodies are capped ------------------------------------------------------------------------

@@ -13,14 +13,10 @@ import os
 import stat
 from typing import Protocol
 
-import numpy as np
-
 from traum.errors import NotFound
 
 CHANGED = "changed since indexing; run `traum index` to update the catalog"
 GONE = "no longer on disk; run `traum index` to update the catalog"
-#: Frames per read when computing peaks: a 10-minute stem never sits in memory whole.
-BLOCK_FRAMES = 1 << 16
 
 
 class Recorded(Protocol):
@@ -50,33 +46,6 @@ def display(path: str) -> str:
 
 def peaks(path: str, points: int) -> list[float]:
     """Absolute peak per bucket of ``points`` equal buckets over the file, read block by block."""
-    import traum.audio
+    from traum.audio import peaks as audio_peaks
 
-    shared = getattr(traum.audio, "peaks", None)  # the pipeline's own, once it has one
-    if not callable(shared):
-        return _streamed_peaks(path, points)
-    return [round(float(p), 4) for p in shared(path, points)]
-
-
-def _streamed_peaks(path: str, points: int) -> list[float]:
-    import soundfile as sf
-
-    from traum.errors import AudioError
-
-    out = np.zeros(points, dtype=np.float32)
-    try:
-        with sf.SoundFile(path) as fh:
-            frames = max(fh.frames, 1)
-            start = 0
-            for block in fh.blocks(BLOCK_FRAMES, dtype="float32", always_2d=True):
-                if not len(block):
-                    break
-                level = np.abs(block).max(axis=1)
-                bucket = np.minimum(np.arange(start, start + len(level)) * points // frames, points - 1)
-                cuts = np.flatnonzero(np.diff(bucket)) + 1
-                starts = np.concatenate(([0], cuts))
-                np.maximum.at(out, bucket[starts], np.maximum.reduceat(level, starts))
-                start += len(level)
-    except (sf.LibsndfileError, RuntimeError, OSError) as err:
-        raise AudioError(f"{display(path)} cannot be decoded for its waveform: {err}") from None
-    return [round(float(p), 4) for p in out]
+    return audio_peaks(path, points)
