@@ -59,7 +59,6 @@ def test_a_name_that_is_not_utf8_prints(tmp_path):
     assert json.loads(as_json.stdout)[0]["path"].endswith("caf\ufffd [x].wav")
 
 
-@pytest.mark.xfail(strict=False, reason="catalog paths with non-UTF-8 bytes: traum.catalog.paths (catalog helper)")
 def test_index_and_search_a_name_that_is_not_utf8(tmp_path, db, tiny_model):
     library = tmp_path / "lib"
     library.mkdir()

@@ -29,7 +29,7 @@ from traum.embedding.base import EmbeddingModel
 from traum.search.lexical import name_match, name_parts, query_terms
 from traum.search.query import Query, parse_query
 from traum.search.vector_index import EXACT_LIMIT, VectorIndex
-from traum.vocabulary import categories_in, category_token, words
+from traum.vocabulary import categories_in, category_from_path, category_token, words
 
 if TYPE_CHECKING:
     from traum.search.text_cache import TextEmbeddingCache
@@ -267,9 +267,7 @@ class SearchEngine:
         if len(tokens[-1]) >= 3:
             match += f' OR "{tokens[-1]}"*'  # as-you-type: the last word may be unfinished
         found: dict[str, tuple[float, str | None]] = {}
-        for row in self.catalog.lexical(match):
-            stem_id, score = row[0], float(row[1])
-            path = row[2] if len(row) > 2 else None  # per-path rows (catalog v3) name the matched path
+        for stem_id, score, path in self.catalog.lexical(match):
             if (allowed is None or stem_id in allowed) and (stem_id not in found or score > found[stem_id][0]):
                 found[stem_id] = (score, path)
         return found
@@ -298,9 +296,7 @@ class SearchEngine:
                 parts["bm25"] = lexical[c][0]
             parts["lexical"] = name_match(terms, name_parts(path, _json_list(stem.get("user_tags"))
                                                             + _json_list(stem.get("tags"))))
-            # As sure as the analysis was: a folder named "sn" counts more than a guess by ear.
-            parts["category"] = ((stem["category_confidence"] or 0.5)
-                                 if category and stem["category"] == category else 0.0)
+            parts["category"] = category_evidence(category, stem, path)
             total = sum(weights[name] * parts[name] for name in weights)
             scored.append((total, parts.get("bm25", 0.0), path, c, parts))
         scored.sort(key=lambda t: (-t[0], -t[1], t[2]))
@@ -400,6 +396,20 @@ def _near_groups(ids: list[str], matrix: np.ndarray, threshold: float) -> list[l
     for i in ids:
         groups.setdefault(root(i), []).append(i)
     return sorted((g for g in groups.values() if len(g) > 1), key=len, reverse=True)
+
+
+def category_evidence(wanted: str | None, stem: dict[str, Any], path: str) -> float:
+    """How sure it is that the sample is of the category the query names.
+
+    As sure as the analysis was (a folder named "sn" counts more than a guess by ear), or as the
+    matched path's own names say: one content filed as a snare in one folder and as a rimshot in
+    another is a rimshot to whoever searches for one by that second name.
+    """
+    if not wanted:
+        return 0.0
+    analysed = (stem["category_confidence"] or 0.5) if stem["category"] == wanted else 0.0
+    named, confidence = category_from_path(path) if path != stem["path"] else (None, 0.0)
+    return max(analysed, confidence if named == wanted else 0.0)
 
 
 def _stem_of(entry: Any) -> str:

@@ -9,7 +9,6 @@ response forbids framing and carries a same-origin Content-Security-Policy; all 
 from __future__ import annotations
 
 import logging
-import math
 import mimetypes
 import os
 import re
@@ -296,28 +295,6 @@ def _write_routes(app: FastAPI, lib: Library) -> None:
 
 
 def _search(lib: Library, q: str, k: int, facts: dict[str, Any], measured: dict[str, Any]):
-    """Search with loudness/quality filters; an engine that predates them gets them applied here."""
     with lib.use():
-        try:
-            result = lib.engine.search(q, k=k, **facts, **measured)
-            return result, lib.with_marks([h.to_dict() for h in result.hits])
-        except TypeError as err:
-            if not measured or not any(name in str(err) for name in measured):
-                raise
-        result = lib.engine.search(q, k=max(5 * k, 200), **facts)
-    hits = [h for h in lib.with_marks([h.to_dict() for h in result.hits]) if _measured_match(h, measured)][:k]
-    for rank, hit in enumerate(hits, 1):
-        hit["rank"] = rank
-    return result, hits
-
-
-def _measured_match(hit: dict[str, Any], measured: dict[str, Any]) -> bool:
-    """Unmeasured samples match no loudness or quality filter, as in the catalog's own SQL."""
-    if "quality_ok" in measured:
-        ok = hit.get("quality_ok")
-        if ok is None or bool(ok) != measured["quality_ok"]:
-            return False
-    if "min_lufs" in measured or "max_lufs" in measured:
-        lufs = hit.get("loudness_lufs")
-        return lufs is not None and measured.get("min_lufs", -math.inf) <= lufs <= measured.get("max_lufs", math.inf)
-    return True
+        result = lib.engine.search(q, k=k, **facts, **measured)
+        return result, lib.with_marks([h.to_dict() for h in result.hits])
