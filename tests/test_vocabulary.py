@@ -1,14 +1,15 @@
 import csv
+import json
 
 import pytest
 
 from tests.helpers import CORPUS
+from traum.catalog.documents import path_document
 from traum.vocabulary import (
     bpm_from_name,
     categories_in,
     category_from_path,
     key_from_name,
-    search_document,
     words,
 )
 
@@ -52,7 +53,7 @@ def test_key_from_names(path, key):
 def test_search_document_carries_category_tokens():
     assert words("breaks125 808bd") == ["breaks", "125", "808", "bd"]
     assert categories_in(words("drum loop")) == ["drum-loop"]
-    doc = search_document("/lib/samples/808bd/BD0010.WAV", tags=["punchy"])
+    doc = path_document("/lib/samples/808bd/BD0010.WAV", json.dumps(["punchy"]))
     assert "bd" in doc.split() and "catkick" in doc.split() and "punchy" in doc.split()
 
 

@@ -124,7 +124,7 @@ def _analyze_one(path: str) -> dict[str, Any]:
         return {"path": path, "error": str(err).removeprefix(path + ": ")}
     except OSError as err:  # missing, unreadable: one bad argument never stops the others
         return {"path": path, "error": (err.strerror or str(err)).lower()}
-    except Exception:  # noqa: BLE001 - a bug on one file costs that file's facts, not the run
+    except Exception:
         logging.getLogger(__name__).exception("analysis failed for %s", path)
         return {"path": path, "error": "analysis failed (details in the log file)"}
     return {"path": path, **facts}

@@ -93,7 +93,8 @@ def categories_in(tokens: Iterable[str]) -> list[str]:
 def _matches(tokens: list[str]) -> list[tuple[str, bool]]:
     whole, partial = [], []
     for i, token in enumerate(tokens):
-        category = (_PHRASES.get((token, tokens[i + 1])) if i + 1 < len(tokens) else None) or _WORD_TO_CATEGORY.get(token)
+        phrase = _PHRASES.get((token, tokens[i + 1])) if i + 1 < len(tokens) else None
+        category = phrase or _WORD_TO_CATEGORY.get(token)
         if category:
             whole.append(category)
         elif (category := category_of_word(token)) is not None:
@@ -198,7 +199,8 @@ def key_from_name(path: str) -> tuple[str, str] | None:
         if mode is None:
             continue  # a bare letter is too often not a key ("A" for take A, "B" side)
         accidental = {"sharp": "#", "flat": "b"}.get(accidental or "", accidental or "")
-        return normalise_tonic(tonic + accidental), "major" if mode.lower().startswith("maj") or mode == "M" else "minor"
+        major = mode.lower().startswith("maj") or mode == "M"
+        return normalise_tonic(tonic + accidental), "major" if major else "minor"
     return None
 
 
@@ -216,13 +218,3 @@ def pitch_class(tonic: str) -> int:
 def note_name(pc: int) -> str:
     return _NOTE_NAMES[pc % 12]
 
-
-def search_document(path: str, *, tags: Iterable[str] = (), category: str | None = None) -> str:
-    """The words lexical search sees for a sample: its last folders and file name, its tags, and a
-    category token for every category those words name (so "bd" finds kicks and "kick" finds "bd")."""
-    parts = re.split(r"[\\/]", path)[-4:]
-    tokens = words(" ".join(parts[:-1] + [parts[-1].rsplit(".", 1)[0]]))
-    for tag in tags:
-        tokens += words(tag)
-    cats = categories_in(tokens) + ([category] if category else [])
-    return " ".join(tokens + [category_token(c) for c in dict.fromkeys(cats)])

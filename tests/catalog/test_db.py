@@ -11,7 +11,8 @@ def test_new_catalog_is_at_the_latest_version_with_the_seed_tables(db):
     with Catalog(db) as catalog:
         assert schema_version(catalog.conn) == MIGRATIONS[-1][0]
         stems = {r[1] for r in catalog.conn.execute("PRAGMA table_info(stems)")}
-        assert {"id", "path", "bpm", "key", "quality_ok", "user_rating", "clap_embedding", "processing_version"} <= stems
+        assert {"id", "path", "bpm", "key", "quality_ok", "user_rating", "clap_embedding",
+                "processing_version"} <= stems
         status = {r[1] for r in catalog.conn.execute("PRAGMA table_info(processing_status)")}
         assert {"file_path", "file_hash", "status", "retry_count", "error_message", "checkpoint_data"} <= status
         assert catalog.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -83,7 +83,7 @@ def test_released_migrations_do_not_run_live_document_code(db, monkeypatch):
         raise AssertionError("a migration called live document code")
 
     monkeypatch.setattr(documents, "path_document", broken)
-    monkeypatch.setattr("traum.vocabulary.search_document", broken)
+    monkeypatch.setattr("traum.vocabulary.words", broken)
     conn = connect(db)
     assert migrate(conn) == MIGRATIONS[-1][0]
     assert conn.execute("SELECT count(*) FROM paths_fts WHERE paths_fts MATCH 'drums'").fetchone()[0] == 0

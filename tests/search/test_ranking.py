@@ -131,7 +131,7 @@ def test_quality_filter(catalog):
     flags = {s["id"]: s["quality_ok"] for s in catalog.stems()}
     for wanted in (True, False):
         hits = SearchEngine(catalog).search("", k=100, quality_ok=wanted).hits
-        assert [h.id for h in hits] and all(bool(flags[h.id]) == wanted for h in hits) or \
+        assert ([h.id for h in hits] and all(bool(flags[h.id]) == wanted for h in hits)) or \
             not any(bool(v) == wanted for v in flags.values())
 
 

@@ -35,7 +35,8 @@ def migration(version: int, name: str) -> Callable[[Migration], Migration]:
 
 def connect(path: str | Path, *, readonly: bool = False, kind: str = "catalog") -> sqlite3.Connection:
     """A connection for one SQLite file (the catalog, or a cache with ``kind="cache"``): WAL journal,
-    30 s busy timeout, foreign keys on; errors about the file are :class:`CatalogError` lines. ``readonly`` opens through a percent-encoded ``file:`` URI (a folder named
+    30 s busy timeout, foreign keys on; errors about the file are :class:`CatalogError` lines. ``readonly``
+    opens through a percent-encoded ``file:`` URI (a folder named
     ``#1`` or ``100%`` must not cut the name short) and never creates a file; in a folder it may
     not write to (no ``-shm`` can be made), it falls back to reading the file as immutable."""
     path = Path(path)

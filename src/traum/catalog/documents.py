@@ -14,28 +14,22 @@ from collections.abc import Iterable
 from traum.catalog.paths import display
 
 #: Bump when :func:`path_document` changes: catalogs rebuild their documents on the next open.
-DOCUMENT_VERSION = 1
+#: 2: the same accent-folding word splitter as queries (traum.vocabulary.words).
+DOCUMENT_VERSION = 2
 
 #: An analysed category joins the search words only when this sure: a guess from acoustics alone
 #: (a speech snippet heard as a snare) must not match like a folder named "sn".
 DOCUMENT_CATEGORY_CONFIDENCE = 0.7
 
-#: Letters of any script, split from digits ("Überkick2" → überkick, 2; "キック808" → キック, 808).
-_WORD = re.compile(r"[^\W\d_]+|\d+")
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
-
-
 def path_document(path: str, tags: str | None = None, user_tags: str | None = None,
                   category: str | None = None, confidence: float | None = None) -> str:
     """Words of ``path`` (last folders and file name) and of its stem's tags as stored (JSON lists or
     plain text), plus a category token for every category they name and for a sure analysed one."""
-    from traum.vocabulary import categories_in, category_token
+    # One word splitter for documents and queries, so what is typed finds what is written.
+    from traum.vocabulary import categories_in, category_token, words
 
     parts = re.split(r"[\\/]", display(path))[-4:]
-    tokens = words(" ".join(parts[:-1] + [parts[-1].rsplit(".", 1)[0]]))
+    tokens = words(" ".join([*parts[:-1], parts[-1].rsplit(".", 1)[0]]))
     for tag in tag_list(tags) + tag_list(user_tags):
         tokens += words(tag)
     sure = [category] if category and (confidence or 0) >= DOCUMENT_CATEGORY_CONFIDENCE else []

@@ -130,7 +130,7 @@ def _v2_document(path: str, tags: str | None, user_tags: str | None, category: s
         return [str(t) for t in parsed] if isinstance(parsed, list) else [str(parsed)]
 
     parts = re.split(r"[\\/]", path)[-4:]
-    tokens = words(" ".join(parts[:-1] + [parts[-1].rsplit(".", 1)[0]]))
+    tokens = words(" ".join([*parts[:-1], parts[-1].rsplit(".", 1)[0]]))
     for tag in tag_list(tags) + tag_list(user_tags):
         tokens += words(tag)
     sure = category if category and (confidence or 0) >= 0.7 else None

@@ -193,7 +193,7 @@ class Catalog:
 
     # -- stems ------------------------------------------------------------------------------------
 
-    def stem_embedded_with(self, stem_id: str) -> str | None | bool:
+    def stem_embedded_with(self, stem_id: str) -> str | bool | None:
         """False if there is no such stem; else the model id of its embedding (None if pending)."""
         row = self.conn.execute("SELECT embedding_model, clap_embedding IS NOT NULL FROM stems WHERE id = ?",
                                 (stem_id,)).fetchone()

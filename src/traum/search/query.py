@@ -64,8 +64,10 @@ _BPM_RANGE = re.compile(r"(?<![\w.])(\d{2,3})\s*(?:-|–|to)\s*(\d{2,3})\s*bpm\b
 _BPM = re.compile(r"(?<![\w.])(\d{2,3}(?:\.\d+)?)\s*bpm\b|\bbpm\s*(\d{2,3}(?:\.\d+)?)(?![\w.])", re.IGNORECASE)
 _KEY = re.compile(r"(?:\bin\s+)?(?<![\w#])([A-Ga-g])\s?(#|b|sharp|flat)?\s?(major|minor|maj|min|m)(?![\w#])"
                   r"|\bin\s+([A-G])(#|b)?(?![\w#])", re.IGNORECASE)
-_SHORTER = re.compile(r"\b(?:under|shorter than|less than|<|max)\s*(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b", re.IGNORECASE)
-_LONGER = re.compile(r"\b(?:over|longer than|more than|>|min)\s*(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b", re.IGNORECASE)
+_SHORTER = re.compile(
+    r"\b(?:under|shorter than|less than|<|max)\s*(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b", re.IGNORECASE)
+_LONGER = re.compile(
+    r"\b(?:over|longer than|more than|>|min)\s*(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b", re.IGNORECASE)
 _ONE_SHOT = re.compile(r"\b(?:one[\s-]?shots?|oneshots?|single hits?)\b", re.IGNORECASE)
 _LOOP = re.compile(r"\bloops?\b", re.IGNORECASE)
 
@@ -135,7 +137,8 @@ def _take_key(text: str, query: Query, compatible: bool) -> str:
             return text
     else:
         letter, accidental, mode = m.group(4), m.group(5), "major"
-    tonic = normalise_tonic(letter.upper() + {"sharp": "#", "flat": "b"}.get((accidental or "").lower(), accidental or ""))
+    sign = {"sharp": "#", "flat": "b"}.get((accidental or "").lower(), accidental or "")
+    tonic = normalise_tonic(letter.upper() + sign)
     mode = "major" if mode.lower().startswith("maj") else "minor" if mode != "M" else "major"
     query.keys = related_keys(tonic, mode) if compatible else [f"{tonic} {mode}"]
     query.notes.append(f"key {tonic} {mode}" + (" or compatible (relative, Camelot neighbours)" if compatible else ""))

@@ -6,11 +6,11 @@
     index.save(path); VectorIndex.load(path)
 
 Below ``exact_limit`` vectors (default 50,000) search is an exact float32 matmul: ~3 ms at 50k on two
-cores, and no training. Above it, the vectors move to a FAISS IVF index with fp16 scalar
-quantisation (the only copy of the vectors: half the memory of float32; recall@10 ≥ 0.95 on clustered embeddings at nprobe 24, see
-benchmarks/search.py). Adding or removing a few vectors never rebuilds: IVF lists take them as they
-come. ``allowed`` restricts results to a set of ids and still returns k results when k exist: a small
-allowed set is searched exactly, a large one through a FAISS id selector.
+cores, and no training. Above it, the vectors move to a FAISS IVF index with fp16 scalar quantisation
+(the only copy of the vectors: half the memory of float32; recall@10 ≥ 0.95 on clustered embeddings at
+nprobe 24, see benchmarks/search.py). Adding or removing a few vectors never rebuilds: IVF lists take
+them as they come. ``allowed`` restricts results to a set of ids and still returns k results when k
+exist: a small allowed set is searched exactly, a large one through a FAISS id selector.
 """
 
 from __future__ import annotations
