@@ -115,12 +115,7 @@ def require_regular_file(path: str | os.PathLike[str]) -> None:
     """Opening a FIFO or a device blocks forever or reads without end: refuse before opening."""
     from traum.audio.discover import not_regular_reason
 
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError as err:
-        raise AudioError(f"{os.fspath(path)}: file not found") from err
-    except OSError as err:
-        raise TransientAudioError(f"{os.fspath(path)}: {err.strerror or err}") from err
+    mode = os.stat(path).st_mode  # OSError as is: callers sort missing (vanished) from I/O (retry)
     if not stat.S_ISREG(mode):
         raise NotAudio(f"{os.fspath(path)}: {not_regular_reason(mode)}")
 
