@@ -101,8 +101,8 @@ def _temp_beside(target: Path) -> Iterator[Path]:
 
 def _write_parquet(out: Path, ids: list[str], paths: list[str], matrix: np.ndarray) -> None:
     try:
-        import pyarrow as pa  # type: ignore[import-untyped]
-        import pyarrow.parquet as pq  # type: ignore[import-untyped]
+        import pyarrow as pa
+        import pyarrow.parquet as pq
     except ImportError as err:
         raise TraumError("parquet export needs pyarrow: pip install 'traum[parquet]'") from err
     vectors = pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1)), matrix.shape[1])

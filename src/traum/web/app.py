@@ -86,7 +86,7 @@ class Library:
         with self.use() as catalog:
             stem = catalog.stem(stem_id)
             paths = catalog.paths_of(stem_id) if stem else []
-        if not paths:
+        if stem is None or not paths:
             raise NotFound("no such sample")
         stem["paths"] = paths
         return stem
@@ -253,7 +253,7 @@ def _read_routes(app: FastAPI, lib: Library) -> None:
         lib.stem(stem_id)
         with lib.use():
             result = lib.engine.similar(stem_id, k=k)
-        return models.SimilarResponse(results=lib.with_marks([h.to_dict() for h in result.hits]))
+        return models.SimilarResponse.model_validate({"results": lib.with_marks([h.to_dict() for h in result.hits])})
 
     @app.get("/api/stems/{stem_id}", responses=ERRORS)
     def stem(stem_id: str) -> models.Stem:

@@ -20,8 +20,11 @@ GONE = "no longer on disk; run `traum index` to update the catalog"
 
 
 class Recorded(Protocol):
-    file_size: int | None
-    mtime_ns: int | None
+    @property
+    def file_size(self) -> int | None: ...
+
+    @property
+    def mtime_ns(self) -> int | None: ...
 
 
 def checked_stat(path: str, recorded: Recorded | None) -> os.stat_result:

@@ -79,7 +79,7 @@ def _machine_names(*, with_addresses: bool) -> set[str]:
     names = {socket.gethostname(), socket.getfqdn()}
     if with_addresses:
         with contextlib.suppress(OSError):  # a hostname that does not resolve: --allow-host covers it
-            names.update(_host_literal(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None))
+            names.update(_host_literal(str(info[4][0])) for info in socket.getaddrinfo(socket.gethostname(), None))
     return {n for n in names if n}
 
 
