@@ -17,7 +17,9 @@ def setup_logging() -> Path | None:
         folder = log_dir()
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "traum.log"
-        handler = logging.handlers.RotatingFileHandler(path, maxBytes=5 << 20, backupCount=3, encoding="utf-8")
+        handler = logging.handlers.RotatingFileHandler(path, maxBytes=5 << 20, backupCount=3, encoding="utf-8",
+                                                       # file names that are not UTF-8 stay readable
+                                                       errors="backslashreplace")
     except OSError:
         root.addHandler(logging.NullHandler())
         return None

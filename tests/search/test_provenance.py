@@ -21,7 +21,7 @@ FILES = ["dirt-samples/bd/BT0A0A7.wav", "dirt-samples/sn/ST0T0S0.wav", "dirt-sam
 
 @pytest.fixture(scope="module")
 def other_model(tmp_path_factory):
-    from traum.embedding.random_model import build_random_clap
+    from traum.testing import build_random_clap
 
     return build_random_clap(tmp_path_factory.mktemp("models") / "tiny-clap-b", seed=1)
 
