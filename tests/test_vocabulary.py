@@ -100,3 +100,10 @@ def test_non_ascii_names_are_found_by_search(tmp_path):
                             ("cafe", "café snare.wav"), ("ハイハット", "ハイハット.wav")]:
             hits = engine.search(query, k=3).hits
             assert hits and hits[0].path.endswith(name), query
+
+
+@pytest.mark.parametrize("spelled, short", [("saxophone", "sax"), ("guitar", "gtr"), ("vocal", "vox"),
+                                            ("percussion", "perc"), ("effects", "fx"), ("piano", "keys"),
+                                            ("kick", "bd"), ("hi hat", "hh"), ("bass drum", "bassdrum")])
+def test_spelled_out_and_abbreviated_names_mean_the_same(spelled, short):
+    assert categories_in(words(spelled)) == categories_in(words(short)) != []

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import sqlite3
 import threading
 from pathlib import Path
@@ -14,8 +15,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.helpers import CORPUS
 from tests.web.conftest import BASE, KICK, stem_id_of
+from traum.catalog import Catalog
 from traum.errors import CatalogError, ConfigError, NotFound, TraumError
+from traum.pipeline import IndexOptions, run_index
 from traum.web.app import create_app, status_of
 from traum.web.security import LOOPBACK_NAMES, allowed_hosts
 
@@ -233,3 +237,21 @@ def test_error_classes_map_to_status_codes():
     assert status_of(CatalogError("x")) == 500
     assert status_of(ConfigError("x")) == 400
     assert status_of(TraumError("x")) == 400
+
+
+def test_a_file_named_in_a_legacy_encoding_is_listed_and_playable(tmp_path):
+    """A name that is not UTF-8 (an archive unpacked with the wrong code page) is a sample like any other."""
+    library = tmp_path / "library"
+    library.mkdir()
+    legacy = library / os.fsdecode(b"caf\xe9 kick.wav")
+    shutil.copy(CORPUS / KICK, legacy)
+    db = tmp_path / "catalog.db"
+    with Catalog(db) as catalog:
+        run_index([library], catalog, IndexOptions(analyse=False, cache=False))
+    client = TestClient(create_app(db), base_url=BASE)
+    stem_id = stem_id_of(db, legacy)
+    hits = client.get("/api/search", params={"q": "kick"}).json()["results"]
+    assert [h["id"] for h in hits] == [stem_id] and hits[0]["path"].endswith("caf\ufffd kick.wav")
+    audio = client.get(f"/api/audio/{stem_id}")
+    assert audio.status_code == 200 and audio.content == legacy.read_bytes()
+    assert client.get(f"/api/waveform/{stem_id}").status_code == 200
