@@ -1,5 +1,7 @@
 import os
 
+import pytest
+
 from traum.audio import Found, Unreadable, discover
 
 
@@ -40,8 +42,8 @@ def test_unreadable_folder_is_reported(tmp_path):
     (locked / "a.wav").write_bytes(b"x")
     locked.chmod(0)
     try:
-        if os.access(locked, os.R_OK):  # root reads anything: nothing to test here
-            return
+        if os.access(locked, os.R_OK):
+            pytest.skip("this user (root) reads folders whatever their mode")
         items = list(discover([tmp_path]))
         assert [i.path for i in items if isinstance(i, Unreadable)] == [str(locked)]
     finally:

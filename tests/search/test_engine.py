@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import shutil
 
-import numpy as np
 import pytest
 import soundfile as sf
 
@@ -93,15 +92,44 @@ def test_long_files_report_where_the_best_window_starts(catalog, tiny_model, tmp
     assert top.path.endswith("vibe.ogg") and abs(top.extra["offset"] - start) <= 5
 
 
-def test_vector_index_follows_the_catalog_incrementally(catalog, tiny_model, tmp_path):
-    engine = SearchEngine(catalog, None, index_dir=tmp_path / "vec")
-    before = len(engine.vector_index())
-    assert (tmp_path / "vec" / "ids.json").exists()
-    assert len(SearchEngine(catalog, None, index_dir=tmp_path / "vec").vector_index()) == before
+def test_vector_index_follows_the_catalog_incrementally(tiny_model, tmp_path):
+    library = tmp_path / "lib"
+    shutil.copytree(CORPUS / "dirt-samples" / "bd", library / "bd")
+    with Catalog(tmp_path / "c.db") as catalog:
+        run_index([library], catalog, IndexOptions(model=str(tiny_model), cache=False))
+        saved = tmp_path / "vec"
+        first = set(SearchEngine(catalog, None, index_dir=saved).vector_index()._rows)
+        assert first == catalog.embedded_ids() and (saved / "ids.json").exists()
+        # A file added and one deleted: the saved index, reloaded, takes exactly that change.
+        added = library / "sn" / "snare.wav"
+        added.parent.mkdir()
+        shutil.copy(CORPUS / "dirt-samples" / "sn" / "ST0T0S0.wav", added)
+        gone = min((library / "bd").iterdir())
+        gone_id = catalog.stem_by_path(str(gone))
+        gone.unlink()
+        run_index([library], catalog, IndexOptions(model=str(tiny_model), cache=False))
+        now = set(SearchEngine(catalog, None, index_dir=saved).vector_index()._rows)
+        assert now == catalog.embedded_ids() == (first - {gone_id}) | {catalog.stem_by_path(str(added))}
 
 
-def test_duplicates(catalog):
-    groups = SearchEngine(catalog).duplicates(threshold=0.99999)
-    assert isinstance(groups["exact"], list) and isinstance(groups["near"], list)
-    _ids, matrix = catalog.embeddings()
-    assert np.allclose(np.linalg.norm(matrix, axis=1), 1, atol=1e-5)
+def test_duplicates(tiny_model, tmp_path):
+    library = tmp_path / "lib"
+    library.mkdir()
+    kick, copy, quieter = library / "kick.wav", library / "kick copy.wav", library / "kick quieter.wav"
+    shutil.copy(CORPUS / "dirt-samples" / "bd" / "BT0A0A7.wav", kick)
+    shutil.copy(kick, copy)
+    samples, rate = sf.read(kick)
+    sf.write(quieter, samples * 0.98, rate, subtype="FLOAT")  # other bytes, the same sound
+    shutil.copy(CORPUS / "librosa-examples" / "198-209-0000.ogg", library / "speech.ogg")
+    with Catalog(tmp_path / "c.db") as catalog:
+        run_index([library], catalog, IndexOptions(model=str(tiny_model), cache=False))
+        ids, matrix = catalog.embeddings()
+        cosine = {catalog.paths_of(a)[0]: float(v @ matrix[ids.index(catalog.stem_by_path(str(kick)))])
+                  for a, v in zip(ids, matrix, strict=True)}
+        threshold = (cosine[str(quieter)] + cosine[str(library / "speech.ogg")]) / 2
+        groups = SearchEngine(catalog).duplicates(threshold=threshold)
+    assert cosine[str(quieter)] > cosine[str(library / "speech.ogg")]
+    assert groups["exact"] == [sorted([str(copy), str(kick)])]
+    # One content per near group member: the quieter copy and the kick (shown under one of its paths).
+    [near] = groups["near"]
+    assert len(near) == 2 and str(quieter) in near and set(near) - {str(quieter)} <= {str(kick), str(copy)}
