@@ -21,7 +21,8 @@ def test_index_reports_a_fifo_and_a_device_given_directly(tmp_path):
 def test_analyze_of_a_fifo_says_so_instead_of_hanging(tmp_path):
     os.mkfifo(tmp_path / "pipe.wav")
     # A subprocess with a timeout: before the fix, opening the FIFO blocked forever.
-    code = ("import traum, json; print(json.dumps(traum.analyze([%r], workers=1)))" % str(tmp_path / "pipe.wav"))
+    fifo = str(tmp_path / "pipe.wav")
+    code = f"import traum, json; print(json.dumps(traum.analyze([{fifo!r}], workers=1)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert "not a regular file (FIFO)" in out.stdout
 

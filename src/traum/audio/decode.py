@@ -14,6 +14,7 @@ import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import soundfile as sf
@@ -24,7 +25,8 @@ from traum.errors import AudioError, NotAudio, TransientAudioError
 #: Extensions a producer would expect to be audio; a file with one of these that libsndfile cannot
 #: read is reported as failed (corrupt), any other unreadable file as skipped (not audio).
 AUDIO_EXTENSIONS = frozenset(
-    [".wav", ".wave", ".bwf", ".aif", ".aiff", ".aifc", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".caf", ".w64", ".rf64", ".au", ".snd"]
+    [".wav", ".wave", ".bwf", ".aif", ".aiff", ".aifc", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".caf", ".w64",
+     ".rf64", ".au", ".snd"]
 )
 
 #: Read long files in blocks so a 10-minute stereo stem never sits in memory as float32 stereo.
@@ -186,7 +188,7 @@ def declared_bytes_missing(path: str | os.PathLike[str]) -> bool:
         head = fh.read(12)
         if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
             return False
-        order = "little" if head[:4] == b"RIFF" else "big"
+        order: Literal["little", "big"] = "little" if head[:4] == b"RIFF" else "big"
         size = os.fstat(fh.fileno()).st_size
         while chunk := fh.read(8):
             if len(chunk) < 8:
@@ -198,7 +200,8 @@ def declared_bytes_missing(path: str | os.PathLike[str]) -> bool:
     return False
 
 
-_NOT_RECOGNISED = re.compile(r"format not recogni[sz]ed|unknown format|not a valid|file contains data in an unknown", re.IGNORECASE)
+_NOT_RECOGNISED = re.compile(r"format not recogni[sz]ed|unknown format|not a valid|file contains data in an unknown",
+                             re.IGNORECASE)
 
 
 _TRANSIENT = re.compile(r"permission denied|input/output error|resource temporarily unavailable", re.IGNORECASE)
@@ -212,8 +215,9 @@ def _classify(path: str | os.PathLike[str], err: Exception) -> AudioError:
         return AudioError(f"{name}: file vanished while reading")
     if isinstance(err, OSError) and not isinstance(err, sf.LibsndfileError):
         return TransientAudioError(f"{name}: {err.strerror or err}")
-    if _TRANSIENT.search(str(err)):  # libsndfile's "System error": the OS refused, the content may be fine
-        return TransientAudioError(f"{name}: {_TRANSIENT.search(str(err)).group(0).lower()}")
+    transient = _TRANSIENT.search(str(err))
+    if transient:  # libsndfile's "System error": the OS refused, the content may be fine
+        return TransientAudioError(f"{name}: {transient.group(0).lower()}")
     message = str(err).split(":", 1)[-1].strip() if name in str(err) else str(err)
     if _NOT_RECOGNISED.search(message) or os.path.getsize(name) == 0:
         return undecodable(name, message or "empty file")
