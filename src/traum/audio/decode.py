@@ -13,6 +13,7 @@ import os
 import re
 import stat
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -72,10 +73,11 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
     """Read the header only."""
     require_regular_file(path)
     try:
-        info = sf.info(os.fspath(path))
+        with _sound_file(path) as sound:
+            found = AudioInfo(int(sound.samplerate), int(sound.channels), int(sound.frames), sound.format,
+                              sound.subtype)
     except Exception as err:
         raise _classify(path, err) from err
-    found = AudioInfo(int(info.samplerate), int(info.channels), int(info.frames), info.format, info.subtype)
     _check_header(os.fspath(path), found)
     return found
 
@@ -170,8 +172,16 @@ def mono_blocks(path: str | os.PathLike[str], block_frames: int = _BLOCK_FRAMES)
         raise _classify(path, err) from err
 
 
+@contextmanager
+def _sound_file(path: str | os.PathLike[str]) -> Iterator[sf.SoundFile]:
+    """libsndfile reads through an open Python file, not the name: soundfile encodes names strictly, so
+    a name with non-UTF-8 bytes (surrogate-escaped by ``os.fsdecode``) could not be opened at all."""
+    with open(path, "rb") as raw, sf.SoundFile(raw) as sound:
+        yield sound
+
+
 def _mono_blocks(path: str | os.PathLike[str], block_frames: int = _BLOCK_FRAMES) -> Iterator[np.ndarray]:
-    with sf.SoundFile(os.fspath(path)) as fh:
+    with _sound_file(path) as fh:
         while True:
             block = fh.read(block_frames, dtype="float32", always_2d=True)
             if not len(block):
@@ -218,7 +228,10 @@ def _classify(path: str | os.PathLike[str], err: Exception) -> AudioError:
     transient = _TRANSIENT.search(str(err))
     if transient:  # libsndfile's "System error": the OS refused, the content may be fine
         return TransientAudioError(f"{name}: {transient.group(0).lower()}")
-    message = str(err).split(":", 1)[-1].strip() if name in str(err) else str(err)
+    if isinstance(err, sf.LibsndfileError) and err.code:
+        message = err.error_string.strip()  # without soundfile's prefix, which names the file object
+    else:
+        message = str(err).split(":", 1)[-1].strip() if name in str(err) else str(err)
     if _NOT_RECOGNISED.search(message) or os.path.getsize(name) == 0:
         return undecodable(name, message or "empty file")
     return AudioError(f"{name}: {message}")
