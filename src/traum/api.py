@@ -109,8 +109,17 @@ def analyze(files: Sequence[PathLike], *, workers: int | None = None) -> list[di
     pool; a file that cannot be decoded gives ``{"path", "error"}``."""
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(workers or os.cpu_count() or 2) as pool:
-        return list(pool.map(_analyze_one, [str(f) for f in files]))
+    from traum.pipeline.indexer import watch_parent
+
+    # Workers exit when this process dies (kill -9, OOM) instead of waiting forever, orphaned.
+    with ProcessPoolExecutor(workers or os.cpu_count() or 2, initializer=watch_parent,
+                             initargs=(os.getpid(),)) as pool:
+        try:
+            return list(pool.map(_analyze_one, [str(f) for f in files]))
+        except BaseException:
+            # Workers ignore Ctrl+C (watch_parent): drop the queued files rather than analyse them all.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def _analyze_one(path: str) -> dict[str, Any]:

@@ -65,7 +65,8 @@ def test_a_ringing_808_is_a_one_shot_not_a_loop():
     assert facts["bpm"] is None and facts["key"] is None
 
 
-@pytest.mark.parametrize("path, pitch_class", [("moog/000_Mighty Moog C2.wav", "C"), ("moog/003_Mighty Moog G1.wav", "G"),
+@pytest.mark.parametrize("path, pitch_class", [("moog/000_Mighty Moog C2.wav", "C"),
+                                               ("moog/003_Mighty Moog G1.wav", "G"),
                                                ("moog/006_Mighty Moog G4.wav", "G")])
 def test_root_note_of_pitched_one_shots_from_audio_alone(path, pitch_class):
     facts = run(DIRT / path, name="/x/renamed.wav")

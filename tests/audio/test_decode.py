@@ -92,3 +92,18 @@ def test_a_fifo_or_device_is_refused_before_it_is_opened(tmp_path):
         for read in (lambda p: load(p, None), probe, content_hash):
             with pytest.raises(NotAudio, match="not a regular file"):
                 read(target)
+
+
+def test_a_file_name_with_non_utf8_bytes_decodes_probes_and_gives_peaks(tmp_path):
+    import os
+    import shutil
+
+    from traum.audio.decode import peaks
+
+    source = CORPUS / "dirt-samples/sn/ST0T0S3.wav"
+    latin1 = tmp_path / os.fsdecode(b"caf\xe9.wav")  # surrogate-escaped: soundfile cannot encode the name
+    shutil.copyfile(source, latin1)
+    assert probe(latin1) == probe(source)
+    ours, reference = load(latin1, None), load(source, None)
+    assert len(ours.samples) > 0 and np.array_equal(ours.samples, reference.samples)
+    assert peaks(latin1, 16) == peaks(source, 16) and max(peaks(latin1, 16)) > 0.01

@@ -30,7 +30,7 @@ def test_an_absurd_sample_rate_in_the_header_is_refused(tmp_path):
 def test_files_over_the_duration_limit_are_refused(tmp_path, monkeypatch):
     _wav_with_header(tmp_path / "long.wav", 8_000, 8_000 * 130)
     monkeypatch.setenv("TRAUM_MAX_DURATION_S", "120")
-    with pytest.raises(AudioError, match="over the 2-minute limit .*TRAUM_MAX_DURATION_S"):
+    with pytest.raises(AudioError, match=r"over the 2-minute limit .*TRAUM_MAX_DURATION_S"):
         load(tmp_path / "long.wav")
     with pytest.raises(AudioError, match="limit"):
         analyse_path(str(tmp_path / "long.wav"))

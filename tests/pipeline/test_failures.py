@@ -39,7 +39,7 @@ def _analysed(db) -> dict[str, bool]:
 
 def test_a_full_disk_mid_run_loses_nothing_and_the_rerun_analyses_every_stem(tmp_path, tiny_model):
     library = copy_library(tmp_path / "lib", FILES)
-    options = dict(model=str(tiny_model), batch_size=1, workers=1, analysis_workers=1)
+    options = {"model": str(tiny_model), "batch_size": 1, "workers": 1, "analysis_workers": 1}
     with DiskFullOnce(tmp_path / "c.db") as catalog, pytest.raises(CatalogError, match="disk is full"):
         run_index([library], catalog, IndexOptions(**options))
     with Catalog(tmp_path / "c.db") as catalog:
@@ -59,7 +59,7 @@ def test_permission_errors_are_transient_and_retried_whatever_the_retry_count(tm
 
     with pytest.raises(TransientAudioError) as caught:
         indexer._with_retry(denied, "/x/a.wav")
-    outcome = indexer._failure(caught.value, dict(path="/x/a.wav", file_size=10, mtime_ns=5))
+    outcome = indexer._failure(caught.value, {"path": "/x/a.wav", "file_size": 10, "mtime_ns": 5})
     assert outcome.status == "failed" and outcome.checkpoint == {"transient": True, "permission": True}
     state = FileState("/x/a.wav", None, "failed", 10, 5, indexer.MAX_RUN_RETRIES + 5, outcome.error,
                       outcome.checkpoint)

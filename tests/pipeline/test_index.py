@@ -35,7 +35,7 @@ def test_catalogs_every_decodable_file_and_reports_the_rest(library, db, tiny_mo
         counts = catalog.counts()
         assert counts["indexed"] == N_AUDIO and counts["pending"] == 0
         assert catalog.stem_count(embedded_only=True) == N_AUDIO
-        failed = dict((p, e) for p, s, e in catalog.failures() if s == "failed")
+        failed = {p: e for p, s, e in catalog.failures() if s == "failed"}
     assert "empty.wav" in next(iter(failed)) and "not decodable" in next(iter(failed.values()))
     snap = catalog_snapshot(db)
     assert all(abs(np.linalg.norm(v) - 1) < 1e-5 and v.shape == (512,) for v in snap["vectors"].values())
@@ -66,7 +66,8 @@ def test_changed_files_are_reprocessed_and_deleted_ones_marked_missing(library, 
         assert catalog.file_state(str(gone)).status == "missing"
         state = catalog.file_state(str(changed))
         assert state.status == "indexed"
-        assert catalog.stem(state.file_hash)["duration"] == pytest.approx(sf.info(str(DIRT / "sn/ST0T0S3.wav")).duration)
+        expected = sf.info(str(DIRT / "sn/ST0T0S3.wav")).duration
+        assert catalog.stem(state.file_hash)["duration"] == pytest.approx(expected)
         # The old content of the changed file is not searchable any more; the missing file neither.
         paths = [s["path"] for s in catalog.stems()]
         assert str(gone) not in paths and paths.count(str(changed)) == 1
@@ -159,13 +160,13 @@ def test_sigkill_mid_run_then_rerun_gives_the_same_catalog(tmp_path, tiny_model)
     killed, clean = tmp_path / "killed.db", tmp_path / "clean.db"
     cmd = [sys.executable, "-m", "traum.cli.main", "index", str(library), "--model", str(tiny_model),
            "--batch-size", "2", "--workers", "1", "--precision", "fp32"]
-    proc = subprocess.Popen(cmd + ["--db", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([*cmd, "--db", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     committed = _wait_for_rows(killed, 10, proc)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert 10 <= committed < len(files), "the kill should land mid-run"
-    subprocess.run(cmd + ["--db", str(killed)], check=True, capture_output=True)
-    subprocess.run(cmd + ["--db", str(clean)], check=True, capture_output=True)
+    subprocess.run([*cmd, "--db", str(killed)], check=True, capture_output=True)
+    subprocess.run([*cmd, "--db", str(clean)], check=True, capture_output=True)
     a, b = catalog_snapshot(killed), catalog_snapshot(clean)
     assert a["status"] == b["status"] and a["stems"] == b["stems"] and len(a["stems"]) == len(set(files))
     for stem_id, vector in b["vectors"].items():

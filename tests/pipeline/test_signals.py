@@ -63,3 +63,28 @@ def test_ctrl_c_prints_one_line_and_exits_130(running_index):
     assert proc.returncode == 130
     assert "interrupted" in err and "Traceback" not in err, err
     assert _gone(workers)
+
+
+@pytest.fixture
+def running_analyze(tmp_path):
+    files = sorted(str(p) for folder in ("bd", "sn", "hh", "cp", "808", "jvbass", "arpy")
+                   for p in (DIRT / folder).iterdir() if p.suffix.lower() == ".wav")[:200]
+    code = f"import traum; traum.analyze({files!r}, workers=2)"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    workers = _wait_for_workers(proc)
+    yield proc, workers
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    for worker in workers:  # first: an orphaned worker holds the pipes open, communicate() would wait for it
+        if worker.is_running():
+            worker.kill()
+    proc.communicate()
+
+
+def test_analyze_workers_exit_when_the_caller_is_killed(running_analyze):
+    proc, workers = running_analyze
+    assert proc.poll() is None, "the kill should land mid-run"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert _gone(workers), f"orphaned workers: {[w.pid for w in workers if w.is_running()]}"

@@ -21,7 +21,8 @@ def test_index_reports_a_fifo_and_a_device_given_directly(tmp_path):
 def test_analyze_of_a_fifo_says_so_instead_of_hanging(tmp_path):
     os.mkfifo(tmp_path / "pipe.wav")
     # A subprocess with a timeout: before the fix, opening the FIFO blocked forever.
-    code = ("import traum, json; print(json.dumps(traum.analyze([%r], workers=1)))" % str(tmp_path / "pipe.wav"))
+    fifo = str(tmp_path / "pipe.wav")
+    code = f"import traum, json; print(json.dumps(traum.analyze([{fifo!r}], workers=1)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert "not a regular file (FIFO)" in out.stdout
 
@@ -37,3 +38,19 @@ def test_an_empty_text_file_beside_an_empty_wav_is_skipped_not_failed(tmp_path):
     assert report.failed == 1 and report.skipped == 2
     assert states["b.wav"][0] == "failed" and states["a.txt"][0] == states["c.txt"][0] == "skipped"
     assert "not audio" in states["a.txt"][1]
+
+
+def test_a_file_name_with_non_utf8_bytes_is_indexed(tmp_path, tiny_model):
+    import shutil
+
+    from tests.helpers import DIRT
+
+    library = tmp_path / "lib"
+    library.mkdir()
+    latin1 = os.path.join(str(library), os.fsdecode(b"caf\xe9.wav"))
+    shutil.copyfile(DIRT / "sn/ST0T0S3.wav", latin1)
+    with Catalog(tmp_path / "c.db") as catalog:
+        report = run_index([library], catalog, IndexOptions(model=str(tiny_model), workers=1, analysis_workers=1))
+        state = catalog.file_state(latin1)
+    assert report.failures == [] and report.indexed == 1
+    assert state is not None and state.status == "indexed"

@@ -62,7 +62,8 @@ def _octave(note: str) -> int:
     return int(digits) if digits else 4
 
 
-def fuse_zero_shot(current: tuple[str, float | None], heard: tuple[str | None, float]) -> tuple[str, float | None]:
+def fuse_zero_shot(current: tuple[str | None, float | None],
+                   heard: tuple[str | None, float]) -> tuple[str | None, float | None]:
     """Add CLAP's zero-shot verdict to the names-and-acoustics category. Agreement raises the
     confidence; a disagreement wins only over weaker evidence (an acoustic guess, a word inside a
     compound), never over a clear name unless the model is near certain."""

@@ -41,7 +41,9 @@ def temporal(y: np.ndarray, rate: int = RATE) -> dict:
     peak_at = int(np.argmax(envelope)) if len(y) else 0
     peak = float(envelope[peak_at]) if len(y) else 0.0
     decay = np.flatnonzero(envelope[peak_at:] > peak * 0.1)
-    onsets = librosa.onset.onset_detect(y=y, sr=rate, hop_length=HOP, units="time") if len(y) > 2048 else []
+    onsets: np.ndarray | list[float] = []
+    if len(y) > 2048:
+        onsets = librosa.onset.onset_detect(y=y, sr=rate, hop_length=HOP, units="time")
     duration = len(y) / rate
     return {
         "attack": _r(peak_at / rate),

@@ -130,8 +130,8 @@ def _features(envelopes: list[np.ndarray], acs: list[np.ndarray], bpm: float, be
     period = 60.0 / bpm * frame_rate
     features = [_at(ac, lag) for ac in acs for lag in (period, period / 2, period * 2)]
     octave = float(np.log2(bpm / 120.0))
-    return features + [float(np.log2(max(n_onsets, 1) / beats)), _backbeat(envelopes[2], period, beats),
-                       _backbeat(envelopes[1], period, beats), octave, octave * octave]
+    return [*features, float(np.log2(max(n_onsets, 1) / beats)), _backbeat(envelopes[2], period, beats),
+            _backbeat(envelopes[1], period, beats), octave, octave * octave]
 
 
 def _backbeat(envelope: np.ndarray, period: float, beats: int) -> float:
@@ -141,11 +141,11 @@ def _backbeat(envelope: np.ndarray, period: float, beats: int) -> float:
     true tempo; read at double tempo they fall on 3 and 7, i.e. on "1 and 3": the cue that tells a
     16th-hat groove at 80 BPM from an 8th-hat one at 160.
     """
-    hits = []
+    peaks: list[float] = []
     for k in range(beats):
         centre = int(round(k * period))
-        hits.append(envelope[max(0, centre - 2):centre + 3].max() if centre - 2 < len(envelope) else 0.0)
-    hits = np.asarray(hits, dtype=float)
+        peaks.append(envelope[max(0, centre - 2):centre + 3].max() if centre - 2 < len(envelope) else 0.0)
+    hits = np.asarray(peaks, dtype=float)
     total = hits.sum()
     if beats < 2 or total <= 0:
         return 0.0

@@ -13,7 +13,9 @@ import os
 import re
 import stat
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import soundfile as sf
@@ -24,7 +26,8 @@ from traum.errors import AudioError, NotAudio, TransientAudioError
 #: Extensions a producer would expect to be audio; a file with one of these that libsndfile cannot
 #: read is reported as failed (corrupt), any other unreadable file as skipped (not audio).
 AUDIO_EXTENSIONS = frozenset(
-    [".wav", ".wave", ".bwf", ".aif", ".aiff", ".aifc", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".caf", ".w64", ".rf64", ".au", ".snd"]
+    [".wav", ".wave", ".bwf", ".aif", ".aiff", ".aifc", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".caf", ".w64",
+     ".rf64", ".au", ".snd"]
 )
 
 #: Read long files in blocks so a 10-minute stereo stem never sits in memory as float32 stereo.
@@ -70,10 +73,11 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
     """Read the header only."""
     require_regular_file(path)
     try:
-        info = sf.info(os.fspath(path))
+        with _sound_file(path) as sound:
+            found = AudioInfo(int(sound.samplerate), int(sound.channels), int(sound.frames), sound.format,
+                              sound.subtype)
     except Exception as err:
         raise _classify(path, err) from err
-    found = AudioInfo(int(info.samplerate), int(info.channels), int(info.frames), info.format, info.subtype)
     _check_header(os.fspath(path), found)
     return found
 
@@ -168,8 +172,16 @@ def mono_blocks(path: str | os.PathLike[str], block_frames: int = _BLOCK_FRAMES)
         raise _classify(path, err) from err
 
 
+@contextmanager
+def _sound_file(path: str | os.PathLike[str]) -> Iterator[sf.SoundFile]:
+    """libsndfile reads through an open Python file, not the name: soundfile encodes names strictly, so
+    a name with non-UTF-8 bytes (surrogate-escaped by ``os.fsdecode``) could not be opened at all."""
+    with open(path, "rb") as raw, sf.SoundFile(raw) as sound:
+        yield sound
+
+
 def _mono_blocks(path: str | os.PathLike[str], block_frames: int = _BLOCK_FRAMES) -> Iterator[np.ndarray]:
-    with sf.SoundFile(os.fspath(path)) as fh:
+    with _sound_file(path) as fh:
         while True:
             block = fh.read(block_frames, dtype="float32", always_2d=True)
             if not len(block):
@@ -186,7 +198,7 @@ def declared_bytes_missing(path: str | os.PathLike[str]) -> bool:
         head = fh.read(12)
         if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
             return False
-        order = "little" if head[:4] == b"RIFF" else "big"
+        order: Literal["little", "big"] = "little" if head[:4] == b"RIFF" else "big"
         size = os.fstat(fh.fileno()).st_size
         while chunk := fh.read(8):
             if len(chunk) < 8:
@@ -198,7 +210,8 @@ def declared_bytes_missing(path: str | os.PathLike[str]) -> bool:
     return False
 
 
-_NOT_RECOGNISED = re.compile(r"format not recogni[sz]ed|unknown format|not a valid|file contains data in an unknown", re.IGNORECASE)
+_NOT_RECOGNISED = re.compile(r"format not recogni[sz]ed|unknown format|not a valid|file contains data in an unknown",
+                             re.IGNORECASE)
 
 
 _TRANSIENT = re.compile(r"permission denied|input/output error|resource temporarily unavailable", re.IGNORECASE)
@@ -212,9 +225,13 @@ def _classify(path: str | os.PathLike[str], err: Exception) -> AudioError:
         return AudioError(f"{name}: file vanished while reading")
     if isinstance(err, OSError) and not isinstance(err, sf.LibsndfileError):
         return TransientAudioError(f"{name}: {err.strerror or err}")
-    if _TRANSIENT.search(str(err)):  # libsndfile's "System error": the OS refused, the content may be fine
-        return TransientAudioError(f"{name}: {_TRANSIENT.search(str(err)).group(0).lower()}")
-    message = str(err).split(":", 1)[-1].strip() if name in str(err) else str(err)
+    transient = _TRANSIENT.search(str(err))
+    if transient:  # libsndfile's "System error": the OS refused, the content may be fine
+        return TransientAudioError(f"{name}: {transient.group(0).lower()}")
+    if isinstance(err, sf.LibsndfileError) and err.code:
+        message = err.error_string.strip()  # without soundfile's prefix, which names the file object
+    else:
+        message = str(err).split(":", 1)[-1].strip() if name in str(err) else str(err)
     if _NOT_RECOGNISED.search(message) or os.path.getsize(name) == 0:
         return undecodable(name, message or "empty file")
     return AudioError(f"{name}: {message}")

@@ -14,10 +14,10 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -38,7 +38,17 @@ from traum.errors import (
 )
 from traum.pipeline.report import IndexReport, NullProgress, Progress
 
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from traum.embedding.cache import EmbeddingCache, Vectors
+    from traum.embedding.zero_shot import ZeroShotCategories
+
+__all__ = ["IndexJob", "IndexOptions", "IndexReport", "Progress", "Source", "decode_source", "run_index",
+           "watch_parent"]
+
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: A failed file is retried by later runs only if its error looked transient, this many times.
 MAX_RUN_RETRIES = 3
@@ -84,13 +94,14 @@ class Prepared:
     offsets: list[float]
     features: list[np.ndarray]
     #: Vectors found in the embedding cache: no inference needed.
-    cached: tuple[np.ndarray, list[tuple[float, np.ndarray]]] | None = None
+    cached: Vectors | None = None
 
 
 @dataclass(slots=True)
 class Waiting:
     """Same content as a file still in flight: written with it, never decoded twice."""
 
+    digest: str
     outcome: PathOutcome
 
 
@@ -122,12 +133,13 @@ class IndexJob:
         self.workers = options.workers or max(2, os.cpu_count() or 2)
         self._local = threading.local()
         self._readers: list[Catalog] = []
-        self._pool = None
-        self._claims: dict[str, str] = {}
+        self._pool: ProcessPoolExecutor | None = None
+        #: Content hash → "inflight", "done", or the failure every file with that content shares.
+        self._claims: dict[str, str | PathOutcome] = {}
         self._claims_lock = threading.Lock()
         self._waiting: dict[str, list[PathOutcome]] = {}
-        self._cache = None
-        self._zero_shot = None
+        self._cache: EmbeddingCache | None = None
+        self._zero_shot: ZeroShotCategories | None = None
         #: Windows per inference batch: the caller's choice, else the device's default, shrunk on OOM.
         self._batch: int | None = options.batch_size
         if options.cache:
@@ -232,7 +244,7 @@ class IndexJob:
 
     def _process(self, tasks: list[Task]) -> None:
         queue = deque(tasks)
-        inflight: set[Future] = set()
+        inflight: set[Future[Prepared | Waiting | PathOutcome]] = set()
         batch = Batch()
         limit = self.workers * 4
         with ThreadPoolExecutor(self.workers, thread_name_prefix="traum-prepare") as pool:
@@ -270,9 +282,9 @@ class IndexJob:
             return
         if isinstance(result, Waiting):
             with self._claims_lock:
-                claim = self._claims.get(result.outcome.file_hash)
+                claim = self._claims.get(result.digest)
                 if claim == "inflight":
-                    self._waiting.setdefault(result.outcome.file_hash, []).append(result.outcome)
+                    self._waiting.setdefault(result.digest, []).append(result.outcome)
                     return
             result = _same_failure(claim, result.outcome) if isinstance(claim, PathOutcome) else result.outcome
         if result.status == "failed" and result.file_hash:
@@ -299,13 +311,16 @@ class IndexJob:
     def _flush(self, batch: Batch) -> Batch:
         if not batch:
             return Batch()
-        vectors = self._embed(batch.prepared) if self.model is not None and batch.prepared else {}
-        self._add_zero_shot_categories(batch.prepared, vectors)
+        model = self.model
+        embeddings = []
+        if model is not None and batch.prepared:
+            vectors = self._embed(model, batch.prepared)
+            self._add_zero_shot_categories(model, batch.prepared, vectors)
+            embeddings = [(sid, pooled, windows, model.model_id) for sid, (pooled, windows) in vectors.items()]
         outcomes = list(batch.outcomes)
         for item in batch.prepared:
             outcomes.append(item.outcome)
             outcomes.extend(self._waiting.get(item.stem_id, []))
-        embeddings = [(sid, pooled, windows, self.model.model_id) for sid, (pooled, windows) in vectors.items()]
         with self.report.timed("write"):
             try:
                 self.catalog.write_batch((p.stem for p in batch.prepared if p.stem), outcomes, embeddings)
@@ -322,23 +337,24 @@ class IndexJob:
             self._count(item.outcome, linked=False)
         return Batch()
 
-    def _add_zero_shot_categories(self, prepared: list[Prepared], vectors: dict) -> None:
+    def _add_zero_shot_categories(self, model: EmbeddingModel, prepared: list[Prepared],
+                                  vectors: dict[str, Vectors]) -> None:
         """CLAP's zero-shot verdict joins the names and acoustics (it counts only when sure)."""
         from traum.analysis.category import fuse_zero_shot
         from traum.embedding.zero_shot import ZeroShotCategories
 
-        new = [item for item in prepared if item.stem is not None and item.stem_id in vectors]
+        new = [(item.stem, vectors[item.stem_id][0]) for item in prepared
+               if item.stem is not None and item.stem_id in vectors]
         if not new:
             return
         if self._zero_shot is None:
-            self._zero_shot = ZeroShotCategories(self.model)
-        for item in new:
-            facts = item.stem.facts
+            self._zero_shot = ZeroShotCategories(model)
+        for stem, pooled in new:
+            facts = stem.facts
             current = (facts.get("category"), facts.get("category_confidence"))
-            facts["category"], facts["category_confidence"] = fuse_zero_shot(
-                current, self._zero_shot.classify(vectors[item.stem_id][0]))
+            facts["category"], facts["category_confidence"] = fuse_zero_shot(current, self._zero_shot.classify(pooled))
 
-    def _embed(self, prepared: list[Prepared]) -> dict[str, tuple[np.ndarray, list[tuple[float, np.ndarray]]]]:
+    def _embed(self, model: EmbeddingModel, prepared: list[Prepared]) -> dict[str, Vectors]:
         from traum.embedding.batching import embed_in_batches
 
         out = {item.stem_id: item.cached for item in prepared if item.cached is not None}
@@ -346,7 +362,7 @@ class IndexJob:
         features = [f for item in todo for f in item.features]
         if features:
             with self.report.timed("infer"):
-                vectors, self._batch = embed_in_batches(self.model, features, self._batch_size())
+                vectors, self._batch = embed_in_batches(model, features, self._batch_size())
             self.report.windows_embedded += len(features)
         start = 0
         for item in todo:
@@ -354,26 +370,21 @@ class IndexJob:
             start += len(item.features)
             out[item.stem_id] = (pool_windows(mine), list(zip(item.offsets, mine, strict=True)))
         if self._cache is not None and todo:
-            self._cache.put_many([(self._cache_key(item.stem_id), out[item.stem_id]) for item in todo])
+            self._cache.put_many([(_cache_key(item.stem_id, model), out[item.stem_id]) for item in todo])
         return out
-
-    def _cache_key(self, stem_id: str) -> str:
-        from traum.settings import PROCESSING_VERSION
-
-        return self._cache.key(stem_id, self.model.model_id, PROCESSING_VERSION)
 
     # -- worker side --------------------------------------------------------------------------------
 
     def _prepare(self, task: Task) -> Prepared | Waiting | PathOutcome:
         started = time.perf_counter()
         f = task.found
-        base = dict(path=f.path, file_size=f.size, mtime_ns=f.mtime_ns)
+        base: dict[str, Any] = {"path": f.path, "file_size": f.size, "mtime_ns": f.mtime_ns}
         try:
             return self._prepare_file(task, base, started)
         except Exception as err:  # noqa: BLE001 - one bad file never stops a run
             return _failure(err, base)
 
-    def _prepare_file(self, task: Task, base: dict, started: float) -> Prepared | Waiting | PathOutcome:
+    def _prepare_file(self, task: Task, base: dict[str, Any], started: float) -> Prepared | Waiting | PathOutcome:
         f = task.found
         if f.size == 0:
             # Every empty file has the same hash; the verdict depends on the name, so it is never shared.
@@ -385,14 +396,14 @@ class IndexJob:
                 digest = _with_retry(lambda: content_hash(f.path), f.path)
         outcome = PathOutcome(status="indexed", file_hash=digest, **base)
         known = self._reader().stem_embedded_with(digest)
-        wanted = self.model.model_id if self.model is not None else None
-        if known is not False and (wanted is None or known == wanted):
+        wanted = self.model
+        if known is not False and (wanted is None or known == wanted.model_id):
             return outcome
         with self._claims_lock:
             if digest in self._claims:
-                return Waiting(outcome)
+                return Waiting(digest, outcome)
             self._claims[digest] = "inflight"
-        cached = self._cache.get(self._cache_key(digest)) if self._cache is not None and wanted else None
+        cached = self._cache.get(_cache_key(digest, wanted)) if self._cache is not None and wanted is not None else None
         if cached is not None and (known is not False or not self.options.analyse):
             return self._from_cache(digest, f, cached, known is False, started, base)
         # Embedding cache and analysis are independent: a new stem is always analysed, even when its
@@ -425,14 +436,15 @@ class IndexJob:
         with self.report.timed("analyse"):
             info = source.info
             try:
-                return self._analysis_pool().submit(analyse_for_catalog, source.samples, info.sample_rate,
-                                                    path, info.sample_rate, info.bit_depth,
-                                                    source.truncated, source.whole).result()
+                facts: dict[str, Any] = self._analysis_pool().submit(
+                    analyse_for_catalog, source.samples, info.sample_rate, path, info.sample_rate, info.bit_depth,
+                    source.truncated, source.whole).result()
+                return facts
             except Exception:
                 log.exception("analysis failed for %s; keeping what its name says", path)
                 return name_facts(path)
 
-    def _analysis_pool(self):
+    def _analysis_pool(self) -> ProcessPoolExecutor:
         with self._claims_lock:
             if self._pool is None:
                 from concurrent.futures import ProcessPoolExecutor
@@ -441,7 +453,8 @@ class IndexJob:
                                                  initializer=watch_parent, initargs=(os.getpid(),))
             return self._pool
 
-    def _from_cache(self, digest: str, f: Found, cached, new_stem: bool, started: float, base: dict) -> Prepared:
+    def _from_cache(self, digest: str, f: Found, cached: Vectors, new_stem: bool, started: float,
+                    base: dict[str, Any]) -> Prepared:
         """Vectors from the cache; only the header is read for a new stem's facts."""
         stem = None
         if new_stem:
@@ -527,12 +540,19 @@ def decode_source(path: str, model: EmbeddingModel | None) -> Source:
     return Source(decoded.info, decoded.samples, decoded.truncated, None, offsets, features)
 
 
-def _new_stem(digest: str, f: Found, info, facts: dict) -> StemRecord:
+def _new_stem(digest: str, f: Found, info: AudioInfo, facts: dict[str, Any]) -> StemRecord:
     return StemRecord(digest, f.path, f.size, info.duration, info.sample_rate, info.channels, info.bit_depth,
                       f"{info.format}/{info.subtype}", facts)
 
 
-def _failure(err: Exception, base: dict) -> PathOutcome:
+def _cache_key(digest: str, model: EmbeddingModel) -> str:
+    from traum.embedding.cache import EmbeddingCache
+    from traum.settings import PROCESSING_VERSION
+
+    return EmbeddingCache.key(digest, model.model_id, PROCESSING_VERSION)
+
+
+def _failure(err: Exception, base: dict[str, Any]) -> PathOutcome:
     path = base["path"]
     if isinstance(err, NotAudio):
         return PathOutcome(status="skipped", error=_short(err, path), **base)
@@ -575,7 +595,7 @@ def _task_kind(f: Found, state: FileState | None) -> str | None:
     return None
 
 
-def _with_retry(action, path: str):
+def _with_retry(action: Callable[[], T], path: str) -> T:
     """Retry transient I/O errors with exponential backoff; corrupt files fail at once."""
     from traum.errors import TransientAudioError
 

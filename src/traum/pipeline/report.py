@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
@@ -46,7 +47,7 @@ class IndexReport:
     missing: int = 0
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
-    skip_reasons: Counter = field(default_factory=Counter)
+    skip_reasons: Counter[str] = field(default_factory=Counter)
     model: str | None = None
     model_error: str | None = None
     device: str | None = None
@@ -61,7 +62,7 @@ class IndexReport:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @contextmanager
-    def timed(self, stage: str):
+    def timed(self, stage: str) -> Iterator[None]:
         start = time.perf_counter()
         try:
             yield
