@@ -8,10 +8,11 @@ import sqlite3
 import pytest
 
 from tests.helpers import copy_library
+from traum.audio import Found
 from traum.catalog import Catalog
 from traum.catalog.store import FileState
 from traum.errors import CatalogError, TransientAudioError
-from traum.pipeline import IndexOptions, indexer, run_index
+from traum.pipeline import IndexOptions, plan, prepare, run_index
 
 FILES = ["dirt-samples/bd/BT0A0D0.wav", "dirt-samples/sn/ST0T0S0.wav", "dirt-samples/hh/000_hh3closedhh.wav",
          "dirt-samples/cp/HANDCLP0.wav", "dirt-samples/pad/alien-monolith-pad.wav",
@@ -58,14 +59,14 @@ def test_permission_errors_are_transient_and_retried_whatever_the_retry_count(tm
         raise PermissionError(13, "Permission denied")
 
     with pytest.raises(TransientAudioError) as caught:
-        indexer._with_retry(denied, "/x/a.wav")
-    outcome = indexer._failure(caught.value, {"path": "/x/a.wav", "file_size": 10, "mtime_ns": 5})
+        prepare.with_retry(denied, "/x/a.wav")
+    outcome = prepare.failure(caught.value, {"path": "/x/a.wav", "file_size": 10, "mtime_ns": 5})
     assert outcome.status == "failed" and outcome.checkpoint == {"transient": True, "permission": True}
-    state = FileState("/x/a.wav", None, "failed", 10, 5, indexer.MAX_RUN_RETRIES + 5, outcome.error,
+    state = FileState("/x/a.wav", None, "failed", 10, 5, plan.MAX_RUN_RETRIES + 5, outcome.error,
                       outcome.checkpoint)
-    assert indexer._task_kind(indexer.Found("/x/a.wav", 10, 5), state) == "full"
+    assert plan.task_kind(Found("/x/a.wav", 10, 5), state) == "full"
     corrupt = FileState("/x/a.wav", None, "failed", 10, 5, 1, "bad", {"transient": False})
-    assert indexer._task_kind(indexer.Found("/x/a.wav", 10, 5), corrupt) is None
+    assert plan.task_kind(Found("/x/a.wav", 10, 5), corrupt) is None
 
 
 def test_libsndfile_permission_denied_is_transient(tmp_path):
@@ -84,7 +85,19 @@ def test_an_unreadable_file_is_indexed_once_its_permissions_are_fixed(tmp_path):
     locked = library / FILES[0]
     locked.chmod(0)
     with Catalog(tmp_path / "c.db") as catalog:
-        for _ in range(indexer.MAX_RUN_RETRIES + 1):
+        for _ in range(plan.MAX_RUN_RETRIES + 1):
             assert run_index([library], catalog, IndexOptions(analyse=False)).failed in (0, 1)
         locked.chmod(0o644)
         assert run_index([library], catalog, IndexOptions(analyse=False)).indexed == 1
+
+
+def test_a_failed_run_releases_its_analysis_processes(tmp_path, tiny_model):
+    import psutil
+
+    library = copy_library(tmp_path / "lib", FILES)
+    options = IndexOptions(model=str(tiny_model), batch_size=1, workers=1, analysis_workers=1)
+    DiskFullOnce.writes = 0
+    with DiskFullOnce(tmp_path / "c.db") as catalog, pytest.raises(CatalogError, match="disk is full"):
+        run_index([library], catalog, options)
+    # Before: the pool lived on until the interpreter exited; a long-lived caller (the web app) kept it.
+    assert psutil.Process().children(recursive=True) == []

@@ -126,10 +126,10 @@ def test_a_new_model_reembeds_everything(library, db, tiny_model, tmp_path):
 
 
 def test_transient_errors_are_retried_then_recorded(library, db, tiny_model, monkeypatch):
-    from traum.pipeline import indexer
+    from traum.pipeline import prepare
 
     calls = []
-    real = indexer.content_hash
+    real = prepare.content_hash
 
     def flaky(path):
         calls.append(path)
@@ -137,11 +137,11 @@ def test_transient_errors_are_retried_then_recorded(library, db, tiny_model, mon
             raise OSError(5, "Input/output error")
         return real(path)
 
-    monkeypatch.setattr(indexer, "content_hash", flaky)
-    monkeypatch.setattr(indexer, "BACKOFF_SECONDS", 0.001)
+    monkeypatch.setattr(prepare, "content_hash", flaky)
+    monkeypatch.setattr(prepare, "BACKOFF_SECONDS", 0.001)
     report = index(library, db, tiny_model)
-    assert report.failed == 1 and sum(str(c).endswith("BT0A0A7.wav") for c in calls) == indexer.ATTEMPTS
-    monkeypatch.setattr(indexer, "content_hash", real)
+    assert report.failed == 1 and sum(str(c).endswith("BT0A0A7.wav") for c in calls) == prepare.ATTEMPTS
+    monkeypatch.setattr(prepare, "content_hash", real)
     assert index(library, db, tiny_model).indexed == 1  # transient: tried again by the next run
 
 

@@ -38,10 +38,20 @@ def _wait_for_workers(proc, deadline_seconds=120.0) -> list[psutil.Process]:
     deadline = time.monotonic() + deadline_seconds
     while time.monotonic() < deadline and proc.poll() is None:
         children = parent.children(recursive=True)
-        if children:
+        if children and all(_ignores_sigint(child) for child in children):
             return children
         time.sleep(0.05)
     pytest.fail("the index run never started analysis workers")
+
+
+def _ignores_sigint(worker: psutil.Process) -> bool:
+    """The worker ran its initializer (watch_parent): a Ctrl+C before that is the fork's, not ours."""
+    try:
+        with open(f"/proc/{worker.pid}/status") as status:
+            ignored = next(line for line in status if line.startswith("SigIgn:"))
+    except (OSError, StopIteration):
+        return False
+    return bool(int(ignored.split()[1], 16) & (1 << (signal.SIGINT - 1)))
 
 
 def _gone(workers: list[psutil.Process], within: float = 10.0) -> bool:

@@ -1,0 +1,280 @@
+"""Per-file preparation, on worker threads: hash, claim the content, decode once at the native rate,
+analyse (in a process pool) and compute the model's features, or take the vectors from the cache.
+
+libsndfile, soxr, numpy and hashlib release the GIL, so the threads overlap; librosa does not, so
+analysis runs in processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+
+from traum.analysis.stream import STREAM_SECONDS, WholeFile, read_long
+from traum.audio import Found, content_hash
+from traum.audio.decode import AudioInfo, load, probe, resample, undecodable
+from traum.catalog import Catalog, StemRecord
+from traum.catalog.store import PathOutcome
+from traum.embedding.base import EmbeddingModel
+from traum.errors import AudioError, NotAudio, TraumError
+from traum.pipeline.dedupe import Claims, Waiting
+from traum.pipeline.plan import Task
+from traum.pipeline.report import IndexReport
+
+if TYPE_CHECKING:
+    from traum.embedding.cache import EmbeddingCache, Vectors
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: In-run retries of transient I/O errors, with exponential backoff from BACKOFF_SECONDS.
+ATTEMPTS = 4
+BACKOFF_SECONDS = 0.1
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A decoded file ready for the model: a new stem, or an existing one that lacks an embedding."""
+
+    outcome: PathOutcome
+    stem: StemRecord | None
+    stem_id: str
+    offsets: list[float]
+    features: list[np.ndarray]
+    #: Vectors found in the embedding cache: no inference needed.
+    cached: Vectors | None = None
+
+
+@dataclass(slots=True)
+class Source:
+    """One decode of a file, for analysis and (when inference is needed) the model."""
+
+    info: AudioInfo
+    #: Native-rate mono samples: the whole file, or its head when ``whole`` measured a long one.
+    samples: np.ndarray
+    truncated: bool
+    whole: WholeFile | None
+    offsets: list[float]
+    features: list[np.ndarray]
+
+
+class Readers:
+    """A read connection per worker thread: WAL lets it read while the main thread writes."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._path = path
+        self._local = threading.local()
+        self._opened: list[Catalog] = []
+
+    def get(self) -> Catalog:
+        reader: Catalog | None = getattr(self._local, "catalog", None)
+        if reader is None:
+            reader = self._local.catalog = Catalog(self._path, readonly=True)
+            self._opened.append(reader)
+        return reader
+
+    def close(self) -> None:
+        for reader in self._opened:
+            reader.close()
+
+
+class AnalysisPool:
+    """The analysis processes, started by the first file that needs them."""
+
+    def __init__(self, workers: int, initializer: Callable[[int], None]) -> None:
+        self._workers = workers
+        self._initializer = initializer
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(self._workers, initializer=self._initializer,
+                                                 initargs=(os.getpid(),))
+            return self._pool
+
+    def shutdown(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown()
+
+
+@dataclass
+class Preparer:
+    model: EmbeddingModel | None
+    cache: EmbeddingCache | None
+    claims: Claims
+    readers: Readers
+    analysis: AnalysisPool
+    report: IndexReport
+    #: Tempo, key, note, loudness, quality, category and descriptors for every new sample.
+    analyse: bool
+
+    def __call__(self, task: Task) -> Prepared | Waiting | PathOutcome:
+        started = time.perf_counter()
+        f = task.found
+        base: dict[str, Any] = {"path": f.path, "file_size": f.size, "mtime_ns": f.mtime_ns}
+        try:
+            return self._prepare_file(task, base, started)
+        except Exception as err:  # noqa: BLE001 - one bad file never stops a run
+            return failure(err, base)
+
+    def _prepare_file(self, task: Task, base: dict[str, Any], started: float) -> Prepared | Waiting | PathOutcome:
+        f = task.found
+        if f.size == 0:
+            # Every empty file has the same hash; the verdict depends on the name, so it is never shared.
+            raise undecodable(f.path, "empty file")
+        if task.kind == "embed" and task.state and task.state.file_hash:
+            digest = task.state.file_hash
+        else:
+            with self.report.timed("hash"):
+                digest = with_retry(lambda: content_hash(f.path), f.path)
+        outcome = PathOutcome(status="indexed", file_hash=digest, **base)
+        known = self.readers.get().stem_embedded_with(digest)
+        wanted = self.model
+        if known is not False and (wanted is None or known == wanted.model_id):
+            return outcome
+        if not self.claims.claim(digest):
+            return Waiting(digest, outcome)
+        cached = self.cache.get(cache_key(digest, wanted)) if self.cache is not None and wanted is not None else None
+        if cached is not None and (known is not False or not self.analyse):
+            return self._from_cache(digest, f, cached, known is False, started, base)
+        # Embedding cache and analysis are independent: a new stem is always analysed, even when its
+        # vectors come from the cache (another catalog, a moved library); only inference is skipped.
+        model = self.model if cached is None else None
+        try:
+            with self.report.timed("decode"):
+                source = with_retry(lambda: decode_source(f.path, model), f.path)
+        except Exception as err:  # noqa: BLE001 - recorded, and shared with same-content files
+            failed = failure(err, {**base, "file_hash": digest})
+            self.claims.fail(digest, failed)
+            return failed
+        stem = None
+        if known is False:
+            stem = _new_stem(digest, f, source.info, self._analyse(f.path, source))
+        offsets = [o for o, _ in cached[1]] if cached is not None else source.offsets
+        elapsed = time.perf_counter() - started
+        outcome = PathOutcome(status="indexed", file_hash=digest, processing_time=round(elapsed, 4), **base)
+        return Prepared(outcome, stem, digest, offsets, source.features, cached)
+
+    def _analyse(self, path: str, source: Source | None) -> dict[str, Any]:
+        """Analysis runs in a process pool (librosa is GIL-bound); this worker thread waits for it,
+        the main thread keeps feeding the model. The input is the native-rate decode, exactly what
+        ``traum analyze`` analyses (:func:`traum.analysis.analyse_path`), so both give the same facts."""
+        from traum.analysis import analyse_for_catalog, name_facts
+
+        if source is None or not self.analyse:
+            return name_facts(path)
+        with self.report.timed("analyse"):
+            info = source.info
+            try:
+                facts: dict[str, Any] = self.analysis.get().submit(
+                    analyse_for_catalog, source.samples, info.sample_rate, path, info.sample_rate, info.bit_depth,
+                    source.truncated, source.whole).result()
+                return facts
+            except Exception:
+                log.exception("analysis failed for %s; keeping what its name says", path)
+                return name_facts(path)
+
+    def _from_cache(self, digest: str, f: Found, cached: Vectors, new_stem: bool, started: float,
+                    base: dict[str, Any]) -> Prepared:
+        """Vectors from the cache; only the header is read for a new stem's facts."""
+        stem = None
+        if new_stem:
+            info = probe(f.path)
+            stem = _new_stem(digest, f, info, self._analyse(f.path, None))
+        outcome = PathOutcome(status="indexed", file_hash=digest, processing_time=round(time.perf_counter() -
+                              started, 4), **base)
+        return Prepared(outcome, stem, digest, [o for o, _ in cached[1]], [], cached)
+
+
+def decode_source(path: str, model: EmbeddingModel | None) -> Source:
+    """Decode once at the native rate; a file over ``STREAM_SECONDS`` is streamed block by block and
+    only its model windows (as features) and analysis head are kept, so memory does not grow with it."""
+    info = probe(path)
+    offsets: list[float] = []
+    features: list[np.ndarray] = []
+    if info.duration > STREAM_SECONDS:
+        def on_window(offset: float, clip: np.ndarray) -> None:
+            assert model is not None
+            offsets.append(offset)
+            features.append(model.prepare(clip)[0].features)
+
+        long = read_long(path, model_rate=model.sample_rate if model else None,
+                         window_seconds=model.window_seconds if model else 10.0,
+                         on_window=on_window if model else None)
+        return Source(info, long.head, long.truncated, long.whole, offsets, features)
+    decoded = load(path, None)
+    if model is not None:
+        windows = model.prepare(resample(decoded.samples, decoded.sample_rate, model.sample_rate))
+        offsets, features = [w.offset for w in windows], [w.features for w in windows]
+    return Source(decoded.info, decoded.samples, decoded.truncated, None, offsets, features)
+
+
+def cache_key(digest: str, model: EmbeddingModel) -> str:
+    from traum.embedding.cache import EmbeddingCache
+    from traum.settings import PROCESSING_VERSION
+
+    return EmbeddingCache.key(digest, model.model_id, PROCESSING_VERSION)
+
+
+def _new_stem(digest: str, f: Found, info: AudioInfo, facts: dict[str, Any]) -> StemRecord:
+    return StemRecord(digest, f.path, f.size, info.duration, info.sample_rate, info.channels, info.bit_depth,
+                      f"{info.format}/{info.subtype}", facts)
+
+
+def failure(err: Exception, base: dict[str, Any]) -> PathOutcome:
+    path = base["path"]
+    if isinstance(err, NotAudio):
+        return PathOutcome(status="skipped", error=_short(err, path), **base)
+    if isinstance(err, AudioError):
+        log.info("failed: %s", err)
+        checkpoint = {"transient": err.transient, "permission": _permission_denied(err)}
+        return PathOutcome(status="failed", error=_short(err, path), checkpoint=checkpoint, **base)
+    if isinstance(err, TraumError):
+        return PathOutcome(status="failed", error=str(err), **base)
+    log.error("unexpected error on %s", path, exc_info=err)
+    return PathOutcome(status="failed", error=f"internal error: {type(err).__name__}: {err}",
+                       checkpoint={"transient": False}, **base)
+
+
+def _permission_denied(err: BaseException) -> bool:
+    """Read permission refused (our own wrapping, or libsndfile's "System error : Permission denied")."""
+    while err is not None:
+        if isinstance(err, PermissionError) or "permission denied" in str(err).lower():
+            return True
+        err = err.__cause__  # type: ignore[assignment]
+    return False
+
+
+def with_retry(action: Callable[[], T], path: str) -> T:
+    """Retry transient I/O errors with exponential backoff; corrupt files fail at once."""
+    from traum.errors import TransientAudioError
+
+    for attempt in range(ATTEMPTS):
+        try:
+            return action()
+        except (TransientAudioError, OSError) as err:
+            if isinstance(err, FileNotFoundError):
+                raise AudioError(f"{path}: file vanished during indexing") from err
+            if _permission_denied(err):  # waiting will not grant it: fail now, retry next run
+                raise TransientAudioError(f"{path}: permission denied") from err
+            if attempt == ATTEMPTS - 1:
+                raise TransientAudioError(f"{path}: {getattr(err, 'strerror', None) or err}") from err
+            log.info("transient error on %s (attempt %d): %s", path, attempt + 1, err)
+            time.sleep(BACKOFF_SECONDS * 2 ** attempt)
+    raise AssertionError("unreachable")
+
+
+def _short(err: Exception, path: str) -> str:
+    text = str(err)
+    return text[len(path) + 2:] if text.startswith(path + ": ") else text

@@ -1,0 +1,155 @@
+"""The batch writer, on the main thread: collects prepared files, feeds the model in batches and writes
+each batch in one transaction, so a kill at any moment loses only the uncommitted batch."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from traum.catalog import Catalog
+from traum.catalog.store import PathOutcome
+from traum.embedding.base import EmbeddingModel, pool_windows
+from traum.errors import CatalogError
+from traum.pipeline.dedupe import Claims, Waiting, same_failure
+from traum.pipeline.prepare import Prepared, cache_key
+from traum.pipeline.report import IndexReport, Progress
+
+if TYPE_CHECKING:
+    from traum.embedding.cache import EmbeddingCache, Vectors
+    from traum.embedding.zero_shot import ZeroShotCategories
+
+#: Commit at least this often, so a long run never holds much unsaved work.
+FLUSH_SECONDS = 5.0
+#: Files per transaction at most, whatever the model's batch.
+MAX_BATCH_FILES = 256
+
+
+@dataclass
+class Batch:
+    prepared: list[Prepared] = field(default_factory=list)
+    outcomes: list[PathOutcome] = field(default_factory=list)
+    windows: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def __len__(self) -> int:
+        return len(self.prepared) + len(self.outcomes)
+
+
+class BatchWriter:
+    def __init__(self, catalog: Catalog, model: EmbeddingModel | None, cache: EmbeddingCache | None,
+                 claims: Claims, report: IndexReport, progress: Progress, batch_size: int | None) -> None:
+        self.catalog = catalog
+        self.model = model
+        self.cache = cache
+        self.claims = claims
+        self.report = report
+        self.progress = progress
+        #: Windows per inference batch: the caller's choice, else the device's default, shrunk on OOM.
+        self._batch: int | None = batch_size
+        self._zero_shot: ZeroShotCategories | None = None
+
+    def full(self, batch: Batch) -> bool:
+        if self.model is not None and batch.windows >= self._batch_size():
+            return True
+        return len(batch) >= MAX_BATCH_FILES or (bool(batch) and time.monotonic() - batch.started > FLUSH_SECONDS)
+
+    def _batch_size(self) -> int:
+        if not self._batch:
+            from traum.embedding.batching import default_batch_size
+
+            self._batch = default_batch_size(getattr(self.model, "device", "cpu"))
+        return self._batch
+
+    def accept(self, result: Prepared | Waiting | PathOutcome, batch: Batch) -> None:
+        if isinstance(result, Prepared):
+            batch.prepared.append(result)
+            batch.windows += len(result.features)
+            return
+        if isinstance(result, Waiting):
+            settled = self.claims.settle(result)
+            if settled is None:
+                return
+            result = settled
+        if result.status == "failed" and result.file_hash:
+            for waiter in self.claims.drop(result.file_hash):
+                self.accept(same_failure(result, waiter), batch)
+        self._count(result)
+        batch.outcomes.append(result)
+
+    def _count(self, outcome: PathOutcome, *, linked: bool = True) -> None:
+        if outcome.status == "skipped":
+            self.report.skipped += 1
+            self.report.skip_reasons[(outcome.error or "").split(" (")[0].split(": ")[-1]] += 1
+        elif outcome.status == "failed":
+            self.report.failed += 1
+            self.report.failures.append((outcome.path, outcome.error or ""))
+        elif linked:
+            self.report.linked += 1
+        else:
+            self.report.indexed += 1
+        self.progress.advance()
+
+    def flush(self, batch: Batch) -> Batch:
+        if not batch:
+            return Batch()
+        model = self.model
+        embeddings = []
+        if model is not None and batch.prepared:
+            vectors = self._embed(model, batch.prepared)
+            self._add_zero_shot_categories(model, batch.prepared, vectors)
+            embeddings = [(sid, pooled, windows, model.model_id) for sid, (pooled, windows) in vectors.items()]
+        outcomes = list(batch.outcomes)
+        for item in batch.prepared:
+            outcomes.append(item.outcome)
+            outcomes.extend(self.claims.parked(item.stem_id))
+        with self.report.timed("write"):
+            try:
+                self.catalog.write_batch((p.stem for p in batch.prepared if p.stem), outcomes, embeddings)
+            except sqlite3.OperationalError as err:
+                # One transaction per batch: nothing of it is recorded, everything before it is kept.
+                raise CatalogError(f"cannot write the catalog {self.catalog.path}: {err}. Everything committed "
+                                   "so far is kept; fix the cause and run the same command again") from err
+        for item in batch.prepared:
+            for waiter in self.claims.finish(item.stem_id):
+                self._count(waiter)
+        for item in batch.prepared:
+            self._count(item.outcome, linked=False)
+        return Batch()
+
+    def _add_zero_shot_categories(self, model: EmbeddingModel, prepared: list[Prepared],
+                                  vectors: dict[str, Vectors]) -> None:
+        """CLAP's zero-shot verdict joins the names and acoustics (it counts only when sure)."""
+        from traum.analysis.category import fuse_zero_shot
+        from traum.embedding.zero_shot import ZeroShotCategories
+
+        new = [(item.stem, vectors[item.stem_id][0]) for item in prepared
+               if item.stem is not None and item.stem_id in vectors]
+        if not new:
+            return
+        if self._zero_shot is None:
+            self._zero_shot = ZeroShotCategories(model)
+        for stem, pooled in new:
+            facts = stem.facts
+            current = (facts.get("category"), facts.get("category_confidence"))
+            facts["category"], facts["category_confidence"] = fuse_zero_shot(current, self._zero_shot.classify(pooled))
+
+    def _embed(self, model: EmbeddingModel, prepared: list[Prepared]) -> dict[str, Vectors]:
+        from traum.embedding.batching import embed_in_batches
+
+        out = {item.stem_id: item.cached for item in prepared if item.cached is not None}
+        todo = [item for item in prepared if item.cached is None]
+        features = [f for item in todo for f in item.features]
+        if features:
+            with self.report.timed("infer"):
+                vectors, self._batch = embed_in_batches(model, features, self._batch_size())
+            self.report.windows_embedded += len(features)
+        start = 0
+        for item in todo:
+            mine = vectors[start:start + len(item.features)]
+            start += len(item.features)
+            out[item.stem_id] = (pool_windows(mine), list(zip(item.offsets, mine, strict=True)))
+        if self.cache is not None and todo:
+            self.cache.put_many([(cache_key(item.stem_id, model), out[item.stem_id]) for item in todo])
+        return out
