@@ -250,7 +250,9 @@ def test_a_file_named_in_a_legacy_encoding_is_listed_and_playable(tmp_path):
         run_index([library], catalog, IndexOptions(analyse=False, cache=False))
     client = TestClient(create_app(db), base_url=BASE)
     stem_id = stem_id_of(db, legacy)
-    hits = client.get("/api/search", params={"q": "kick"}).json()["results"]
+    found = client.get("/api/search", params={"q": "kick"})
+    assert found.status_code == 200, found.text
+    hits = found.json()["results"]
     assert [h["id"] for h in hits] == [stem_id] and hits[0]["path"].endswith("caf\ufffd kick.wav")
     audio = client.get(f"/api/audio/{stem_id}")
     assert audio.status_code == 200 and audio.content == legacy.read_bytes()

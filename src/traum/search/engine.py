@@ -25,6 +25,7 @@ import numpy as np
 
 from traum.catalog import Catalog
 from traum.catalog.filters import StemFilter
+from traum.catalog.paths import display
 from traum.embedding.base import EmbeddingModel
 from traum.search.lexical import name_match, name_parts, query_terms
 from traum.search.query import Query, parse_query
@@ -88,7 +89,9 @@ class SearchResult:
                 "filters": q.facts() if q else {},
                 "weights": WEIGHTS_MODEL if self.mode == "hybrid" else WEIGHTS_NAMES,
                 "semantic_scale": {"floor": SEMANTIC_FLOOR, "ceil": SEMANTIC_CEIL},
-                "hits": [{"path": h.path, "score": h.score, **h.extra.get("components", {})} for h in self.hits]}
+                # Printable paths: an explanation is read, never used to look a file up.
+                "hits": [{"id": h.id, "path": display(h.path), "score": h.score, **h.extra.get("components", {})}
+                         for h in self.hits]}
 
 
 class SearchEngine:
