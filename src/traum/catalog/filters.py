@@ -5,7 +5,7 @@ The catalog turns a :class:`StemFilter` into SQL (bound parameters only); no oth
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +28,6 @@ class StemFilter:
     max_lufs: float | None = None
     #: Stem ids starting with this hex prefix (``traum similar 3bd7c0e5``).
     id_prefix: str | None = None
-    #: Free-form extra facts from plugins: {fact name: required value}.
-    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:

@@ -25,15 +25,9 @@ _CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\
 
 def display(text: object) -> str:
     """A printable form of ``text``: undecodable bytes as U+FFFD, control sequences removed."""
-    return _CONTROL.sub("", printable(str(text)))
+    from traum.catalog.paths import display as display_path  # lazy: `traum --help` imports no numpy
 
-
-def printable(value: str) -> str:
-    """``value`` with surrogate-escaped bytes (non-UTF-8 file names) as U+FFFD."""
-    try:
-        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
-        return value.encode("utf-8", "replace").decode("utf-8")
+    return _CONTROL.sub("", display_path(str(text)))
 
 
 def safe(text: object) -> str:
@@ -44,7 +38,9 @@ def safe(text: object) -> str:
 def print_json(data: Any) -> None:
     text = json.dumps(data, indent=2, ensure_ascii=False, default=_default)
     # Surrogate-escaped paths are valid in JSON only as their display form (the id is the exact handle).
-    sys.stdout.write(printable(text) + "\n")
+    from traum.catalog.paths import display as display_path
+
+    sys.stdout.write(display_path(text) + "\n")
 
 
 def notice(text: str) -> None:

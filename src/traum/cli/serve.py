@@ -73,7 +73,7 @@ def _url(host: str, port: int, token: str | None) -> str:
 
 def _announce(path: Path, url: str, *, exposed: bool) -> None:
     # No Rich markup: a path or token may contain "[/]", which markup would take for a closing tag.
-    from traum.web.files import display
+    from traum.catalog.paths import display
 
     err.print(f"Traum is serving {display(str(path))} at {url}  (API docs at /docs; Ctrl+C stops)", markup=False,
               highlight=False)

@@ -66,6 +66,7 @@ class Hit:
     user_rating: int | None = None
     user_tags: list[str] = field(default_factory=list)
     loudness_lufs: float | None = None
+    true_peak_dbfs: float | None = None
     quality_ok: bool | None = None
     quality_issues: list[str] = field(default_factory=list)
 
@@ -269,11 +270,9 @@ class SearchEngine:
         match = " OR ".join(f'"{t}"' for t in terms)
         if len(tokens[-1]) >= 3:
             match += f' OR "{tokens[-1]}"*'  # as-you-type: the last word may be unfinished
-        found: dict[str, tuple[float, str | None]] = {}
-        for stem_id, score, path in self.catalog.lexical(match):
-            if (allowed is None or stem_id in allowed) and (stem_id not in found or score > found[stem_id][0]):
-                found[stem_id] = (score, path)
-        return found
+        # The catalog gives one row per stem already: its best-matching path.
+        return {stem_id: (score, path) for stem_id, score, path in self.catalog.lexical(match)
+                if allowed is None or stem_id in allowed}
 
     def _rank(self, query: Query, semantic: Nearest, lexical: dict[str, tuple[float, str | None]],
               category: str | None, allowed: set[str] | None, k: int) -> list[Hit]:
@@ -436,5 +435,6 @@ def _hit(rank: int, stem: dict[str, Any], score: float, extra: dict[str, Any], p
     return Hit(rank, stem["id"], shown, round(float(score), 4), stem["duration"],
                {"filename": os.path.basename(shown), **facts, **extra},
                user_rating=stem.get("user_rating"), user_tags=_json_list(stem.get("user_tags")),
-               loudness_lufs=stem.get("loudness_lufs"), quality_ok=None if quality is None else bool(quality),
+               loudness_lufs=stem.get("loudness_lufs"), true_peak_dbfs=stem.get("true_peak_dbfs"),
+               quality_ok=None if quality is None else bool(quality),
                quality_issues=_json_list(stem.get("quality_issues")))

@@ -28,7 +28,10 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from traum import __version__
+from traum.audio import peaks as audio_peaks
 from traum.catalog import Catalog
+from traum.catalog.paths import display
 from traum.embedding.base import EmbeddingModel
 from traum.errors import (
     AudioError,
@@ -50,7 +53,6 @@ AUDIO_TYPES = {"WAV": "audio/wav", "AIFF": "audio/aiff", "FLAC": "audio/flac", "
 MAX_BODY = 64 * 1024
 #: The producer's marks and measured loudness/quality a hit shows, read from the catalog when the
 #: search engine's hits do not carry them.
-MARKS = ("user_rating", "user_tags", "loudness_lufs", "true_peak_dbfs", "quality_ok", "quality_issues")
 #: Status codes for our error classes when they carry no ``status`` of their own.
 STATUS_OF = ((NotFound, 404), (CatalogError, 500), (ModelUnavailable, 503), (AudioError, 422))
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": models.ErrorBody, "description": text} for code, text in (
@@ -110,31 +112,19 @@ class Library:
         with self.lock:
             if key in self._peaks:
                 return self._peaks[key]
-        peaks = files.peaks(path, points)
+        peaks = audio_peaks(path, points)
         with self.lock:
             self._peaks[key] = peaks
             while len(self._peaks) > 2048:
                 self._peaks.popitem(last=False)
         return peaks
 
-    def with_marks(self, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Hits with the stars, tags, loudness and quality the catalog holds for them right now."""
-        missing = [h["id"] for h in hits if any(m not in h for m in MARKS)]
-        if missing:
-            with self.use() as catalog:
-                rows = {s["id"]: s for s in catalog.stems(missing, present_only=False)}
-            for hit in hits:
-                row = rows.get(hit["id"], {})
-                for mark in MARKS:
-                    hit.setdefault(mark, row.get(mark))
-        return hits
-
 
 def create_app(db: Path, *, model: EmbeddingModel | None = None, notice: str | None = None,
                token: str | None = None, hosts: list[str] | None = None, max_body: int = MAX_BODY) -> FastAPI:
     """``token`` None serves without one (``traum serve --no-token``, loopback only); ``hosts`` are the
     Host header names to answer (default: the loopback names, see :func:`security.allowed_hosts`)."""
-    app = FastAPI(title="Traum", summary="Search, audition and sort your sample library.", version="0.1.0",
+    app = FastAPI(title="Traum", summary="Search, audition and sort your sample library.", version=__version__,
                   docs_url=None, redoc_url=None, max_body_size=max_body)
     lib = Library(db, model, notice)
     app.state.library = lib
@@ -240,20 +230,20 @@ def _read_routes(app: FastAPI, lib: Library) -> None:
                    description="ok: no quality issues; issues: at least one")] = None,
                min_lufs: Annotated[float | None, Query(ge=-100, le=10)] = None,
                max_lufs: Annotated[float | None, Query(ge=-100, le=10)] = None) -> models.SearchResponse:
-        facts = {"bpm": bpm or None, "key": key or None, "category": category or None, "loop": loop,
-                 "max_duration": max_duration, "min_duration": min_duration}
-        measured = {name: value for name, value in (("quality_ok", None if quality is None else quality == "ok"),
-                                                    ("min_lufs", min_lufs), ("max_lufs", max_lufs))
-                    if value is not None}
-        result, hits = _search(lib, q, k, facts, measured)
-        return models.SearchResponse(query=result.explain(), notice=result.notice, results=hits)
+        with lib.use():
+            result = lib.engine.search(q, k=k, bpm=bpm or None, key=key or None, category=category or None,
+                                       loop=loop, max_duration=max_duration, min_duration=min_duration,
+                                       quality_ok=None if quality is None else quality == "ok",
+                                       min_lufs=min_lufs, max_lufs=max_lufs)
+        return models.SearchResponse.model_validate({"query": result.explain(), "notice": result.notice,
+                                                     "results": [h.to_dict() for h in result.hits]})
 
     @app.get("/api/similar/{stem_id}", responses=ERRORS)
     def similar(stem_id: str, k: Annotated[int, Query(ge=1, le=500)] = 30) -> models.SimilarResponse:
         lib.stem(stem_id)
         with lib.use():
             result = lib.engine.similar(stem_id, k=k)
-        return models.SimilarResponse.model_validate({"results": lib.with_marks([h.to_dict() for h in result.hits])})
+        return models.SimilarResponse.model_validate({"results": [h.to_dict() for h in result.hits]})
 
     @app.get("/api/stems/{stem_id}", responses=ERRORS)
     def stem(stem_id: str) -> models.Stem:
@@ -269,7 +259,7 @@ def _read_routes(app: FastAPI, lib: Library) -> None:
                 catalog.record_play(stem_id)
         media = AUDIO_TYPES.get((stem.get("format") or "").split("/")[0]) or mimetypes.guess_type(path)[0]
         return FileResponse(path, stat_result=st, media_type=media or "application/octet-stream",
-                            filename=files.display(os.path.basename(path)), content_disposition_type="inline")
+                            filename=display(os.path.basename(path)), content_disposition_type="inline")
 
     @app.get("/api/waveform/{stem_id}", responses=ERRORS)
     def waveform(stem_id: str, points: Annotated[int, Query(ge=16, le=4000)] = 400) -> models.Waveform:
@@ -293,8 +283,3 @@ def _write_routes(app: FastAPI, lib: Library) -> None:
             catalog.set_user_tags(stem_id, tags)
         return models.Stem.model_validate(lib.stem(stem_id))
 
-
-def _search(lib: Library, q: str, k: int, facts: dict[str, Any], measured: dict[str, Any]):
-    with lib.use():
-        result = lib.engine.search(q, k=k, **facts, **measured)
-        return result, lib.with_marks([h.to_dict() for h in result.hits])

@@ -1,4 +1,4 @@
-"""Which file on disk the server may read for a catalogued sample, and its waveform peaks.
+"""Which file on disk the server may read for a catalogued sample.
 
 A catalogued path is served only while it is still the file that was indexed: a regular file (a
 FIFO or device would hang the reader or leak something else) whose size and modification time equal
@@ -13,6 +13,7 @@ import os
 import stat
 from typing import Protocol
 
+from traum.catalog.paths import display
 from traum.errors import NotFound
 
 CHANGED = "changed since indexing; run `traum index` to update the catalog"
@@ -41,14 +42,3 @@ def checked_stat(path: str, recorded: Recorded | None) -> os.stat_result:
         raise NotFound(f"{display(path)} {CHANGED}")
     return st
 
-
-def display(path: str) -> str:
-    """A path that prints and JSON-encodes even with undecodable bytes in its name."""
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-def peaks(path: str, points: int) -> list[float]:
-    """Absolute peak per bucket of ``points`` equal buckets over the file, read block by block."""
-    from traum.audio import peaks as audio_peaks
-
-    return audio_peaks(path, points)

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from traum.web.files import display
+from traum.catalog.paths import display
 
 
 def _json_value(value: Any) -> Any:
