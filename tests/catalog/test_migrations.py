@@ -35,10 +35,10 @@ def _old_catalog(db, version: int) -> None:
 
 
 @pytest.mark.parametrize("version", [1, 2])
-def test_an_older_populated_catalog_migrates_to_v3(db, version):
+def test_an_older_populated_catalog_migrates_to_the_current_version(db, version):
     _old_catalog(db, version)
     with Catalog(db) as catalog:
-        assert schema_version(catalog.conn) == 3
+        assert schema_version(catalog.conn) == MIGRATIONS[-1][0]
         columns = {r[1] for r in catalog.conn.execute("PRAGMA table_info(stems)")}
         assert {"loudness_lufs", "true_peak_dbfs", "quality_issues"} <= columns
         assert catalog.counts()["indexed"] == 3 and catalog.stem_count() == 2
@@ -102,3 +102,17 @@ def test_changed_document_code_rebuilds_documents_on_open(db, monkeypatch):
         assert documents_now == {"/lib/Drums/Überkick 01.wav": "renamed", "/lib/Copies/boom.wav": "renamed",
                                  "/lib/ドラム/snare.wav": "renamed", "/lib/gone/vanished kick.wav": "",
                                  "/lib/readme.txt": ""}
+
+
+def test_a_forgotten_stem_takes_its_facts_map_point_and_collection_membership_with_it(db):
+    _old_catalog(db, 2)
+    with Catalog(db) as catalog, catalog.transaction() as conn:
+        stem = "s" * 64
+        conn.execute("INSERT INTO stem_facts VALUES (?, 'brightness', '0.5', 'example')", (stem,))
+        conn.execute("INSERT INTO map_points VALUES (?, 'm', 0.1, 0.2, 1)", (stem,))
+        conn.execute("INSERT INTO collections (id, name, created_at) VALUES (1, 'Kit', 'now')")
+        conn.execute("INSERT INTO collection_items VALUES (1, ?, 0, 'now')", (stem,))
+        conn.execute("DELETE FROM stems WHERE id = ?", (stem,))
+        for table in ("stem_facts", "map_points", "collection_items"):
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
+        assert conn.execute("SELECT count(*) FROM collections").fetchone()[0] == 1

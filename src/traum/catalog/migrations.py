@@ -199,6 +199,53 @@ def _per_path_documents(conn: sqlite3.Connection) -> None:
         """)
 
 
+@migration(4, "plugin facts, collections, sample map, run history")
+def _extensions(conn: sqlite3.Connection) -> None:
+    """Tables for what grows around the catalog: facts that plugins add (one row per stem and fact name,
+    so any plugin's fact can be filtered without a schema change), producers' named collections, the
+    2-D sample map's coordinates (per model: a map is a layout of one model's vectors), and a history
+    of indexing runs (``meta.last_run`` kept only the last). Rows of a stem go with it (ON DELETE
+    CASCADE): a forgotten content has no facts, place on the map or collection membership."""
+    _run_script(conn, """
+        CREATE TABLE stem_facts (
+            stem_id TEXT NOT NULL REFERENCES stems(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,               -- JSON
+            plugin TEXT NOT NULL,
+            PRIMARY KEY (stem_id, name)
+        );
+        CREATE INDEX idx_stem_facts_name ON stem_facts(name, value);
+        CREATE TABLE collections (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE collection_items (
+            collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+            stem_id TEXT NOT NULL REFERENCES stems(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            added_at TEXT NOT NULL,
+            PRIMARY KEY (collection_id, stem_id)
+        );
+        CREATE INDEX idx_collection_items_stem ON collection_items(stem_id);
+        CREATE TABLE map_points (
+            stem_id TEXT NOT NULL REFERENCES stems(id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            x REAL NOT NULL,
+            y REAL NOT NULL,
+            layout INTEGER NOT NULL,           -- which fit placed it; a refit starts a new layout
+            PRIMARY KEY (stem_id, model)
+        );
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            executor TEXT NOT NULL DEFAULT 'local',
+            report TEXT NOT NULL DEFAULT '{}'  -- JSON: counts, per-stage timings, errors
+        )
+        """)
+
+
 def _run_script(conn: sqlite3.Connection, script: str) -> None:
     # Not executescript(): it COMMITs first, which would break the migration's transaction.
     # complete_statement() knows that a trigger's BEGIN … END holds semicolons of its own.
