@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from traum import __version__
 from traum.audio import peaks as audio_peaks
-from traum.catalog import Catalog
+from traum.catalog import Catalog, StemFilter
 from traum.catalog.paths import display
 from traum.embedding.base import EmbeddingModel
 from traum.errors import (
@@ -38,9 +38,10 @@ from traum.errors import (
     CatalogError,
     ModelUnavailable,
     NotFound,
+    QueryError,
     TraumError,
 )
-from traum.web import files, models
+from traum.web import browse, files, models
 from traum.web.security import LOOPBACK_NAMES, SecurityHeaders, TokenGuard
 
 log = logging.getLogger(__name__)
@@ -229,21 +230,42 @@ def _read_routes(app: FastAPI, lib: Library) -> None:
                quality: Annotated[Literal["ok", "issues"] | None, Query(
                    description="ok: no quality issues; issues: at least one")] = None,
                min_lufs: Annotated[float | None, Query(ge=-100, le=10)] = None,
-               max_lufs: Annotated[float | None, Query(ge=-100, le=10)] = None) -> models.SearchResponse:
-        with lib.use():
-            result = lib.engine.search(q, k=k, bpm=bpm or None, key=key or None, category=category or None,
-                                       loop=loop, max_duration=max_duration, min_duration=min_duration,
-                                       quality_ok=None if quality is None else quality == "ok",
-                                       min_lufs=min_lufs, max_lufs=max_lufs)
-        return models.SearchResponse.model_validate({"query": result.explain(), "notice": result.notice,
-                                                     "results": [h.to_dict() for h in result.hits]})
+               max_lufs: Annotated[float | None, Query(ge=-100, le=10)] = None,
+               collection: Annotated[str | None, Query(max_length=80, description="only this collection")] = None,
+               offset: Annotated[int, Query(ge=0, le=100_000, description="results to skip (paging)")] = 0,
+               sort: Annotated[browse.Sort | None, Query(
+                   description="default: relevance for words, else recently added")] = None,
+               desc: Annotated[bool | None, Query(description="default: the sort's natural direction")] = None,
+               ) -> models.SearchResponse:
+        with lib.use() as catalog:
+            page = browse.search_page(lib.engine, q, k=k, offset=offset, sort=sort, descending=desc,
+                                      collection=collection or None, bpm=bpm or None, key=key or None,
+                                      category=category or None, loop=loop, max_duration=max_duration,
+                                      min_duration=min_duration,
+                                      quality_ok=None if quality is None else quality == "ok",
+                                      min_lufs=min_lufs, max_lufs=max_lufs)
+            why = browse.why_empty(catalog, page.stem_filter, page.query.text) if not page.total else []
+        return models.SearchResponse.model_validate({
+            "query": page.explained, "notice": page.notice, "results": [h.to_dict() for h in page.hits],
+            "total": page.total, "offset": offset, "sort": page.sort, "descending": page.descending,
+            "why_empty": why})
 
     @app.get("/api/similar/{stem_id}", responses=ERRORS)
-    def similar(stem_id: str, k: Annotated[int, Query(ge=1, le=500)] = 30) -> models.SimilarResponse:
-        lib.stem(stem_id)
+    def similar(stem_id: str, k: Annotated[int, Query(ge=1, le=500)] = 30,
+                offset: Annotated[int, Query(ge=0, le=450)] = 0,
+                aspect: Annotated[Literal["sound", "bpm", "key", "category"], Query(
+                    description="sound alone, or sound among samples of the same tempo (±3 %), key or category"
+                )] = "sound") -> models.SimilarResponse:
+        target = lib.stem(stem_id)
+        same = aspect_filter(target, aspect)
         with lib.use():
-            result = lib.engine.similar(stem_id, k=k)
-        return models.SimilarResponse.model_validate({"results": [h.to_dict() for h in result.hits]})
+            result = lib.engine.similar(stem_id, k=min(500, offset + k), filters=same)
+        hits = result.hits[offset:offset + k]
+        return models.SimilarResponse.model_validate({
+            "target": target, "aspect": aspect, "results": [h.to_dict() for h in hits], "total": len(result.hits),
+            "offset": offset, "sort": "relevance", "descending": True,
+            "why_empty": [] if result.hits else [{"filter": aspect, "value": _fact(target, aspect),
+                                                  "matching": 0}]})
 
     @app.get("/api/stems/{stem_id}", responses=ERRORS)
     def stem(stem_id: str) -> models.Stem:
@@ -264,6 +286,25 @@ def _read_routes(app: FastAPI, lib: Library) -> None:
     @app.get("/api/waveform/{stem_id}", responses=ERRORS)
     def waveform(stem_id: str, points: Annotated[int, Query(ge=16, le=4000)] = 400) -> models.Waveform:
         return models.Waveform(id=stem_id, points=points, peaks=lib.peaks(stem_id, points))
+
+
+def aspect_filter(target: dict[str, Any], aspect: str) -> StemFilter | None:
+    """The facts a "similar by aspect" shares with its target; a QueryError when the target lacks it."""
+    if aspect == "sound":
+        return None
+    value = target.get(aspect)
+    if value is None:
+        what = {"bpm": "no tempo (it is a one-shot)", "key": "no key", "category": "no category"}[aspect]
+        raise QueryError(f"{display(target['filename'])} has {what}, so there is nothing to match by {aspect}; "
+                         "try similar by sound")
+    if aspect == "bpm":
+        return StemFilter(bpm_spans=((value * 0.97, value * 1.03),))
+    return StemFilter(keys=(value,)) if aspect == "key" else StemFilter(category=value)
+
+
+def _fact(target: dict[str, Any], aspect: str) -> str:
+    value = target.get(aspect)
+    return "sound" if aspect == "sound" else f"{value:g} BPM" if aspect == "bpm" else str(value)
 
 
 def _write_routes(app: FastAPI, lib: Library) -> None:
