@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from traum import __version__
 from traum.audio import peaks as audio_peaks
-from traum.catalog import Catalog, StemFilter
+from traum.catalog import Catalog, StemFilter, collections
 from traum.catalog.paths import display
 from traum.embedding.base import EmbeddingModel
 from traum.errors import (
@@ -210,6 +210,7 @@ def _routes(app: FastAPI, lib: Library) -> None:
     # Straight on the app, not an APIRouter: app.routes then lists every endpoint with its path.
     _read_routes(app, lib)
     _write_routes(app, lib)
+    _collection_routes(app, lib)
 
 
 def _read_routes(app: FastAPI, lib: Library) -> None:
@@ -324,3 +325,70 @@ def _write_routes(app: FastAPI, lib: Library) -> None:
             catalog.set_user_tags(stem_id, tags)
         return models.Stem.model_validate(lib.stem(stem_id))
 
+
+
+StemId = Annotated[str, Query(pattern=r"^[0-9a-f]{64}$")]
+
+
+def _collection_routes(app: FastAPI, lib: Library) -> None:
+    def shown(info: collections.CollectionInfo) -> models.Collection:
+        return models.Collection(name=info.name, size=info.size, created_at=info.created_at)
+
+    @app.get("/api/collections", responses=ERRORS)
+    def all_collections() -> models.Collections:
+        with lib.use() as catalog:
+            return models.Collections(collections=[shown(c) for c in collections.all_collections(catalog)])
+
+    @app.post("/api/collections", responses=ERRORS)
+    def create(name: Annotated[str, Body(embed=True, max_length=collections.MAX_NAME)]) -> models.Collection:
+        with lib.use() as catalog:
+            return shown(collections.create(catalog, name))
+
+    @app.post("/api/collections/{name}/items", responses=ERRORS)
+    def add(name: str, ids: Annotated[list[StemId], Body(embed=True, max_length=500)]) -> models.Collection:
+        """Append samples (made if the collection is new); ids already in it stay where they are."""
+        with lib.use() as catalog:
+            collections.add(catalog, name, ids)
+            return shown(collections.info(catalog, collections.clean_name(name)))
+
+    @app.delete("/api/collections/{name}/items/{stem_id}", responses=ERRORS)
+    def remove(name: str, stem_id: str) -> models.Collection:
+        with lib.use() as catalog:
+            collections.remove(catalog, name, [stem_id])
+            return shown(collections.info(catalog, name))
+
+    @app.get("/api/collections/{name}/kit", response_class=FileResponse, responses=ERRORS | {
+        200: {"content": {"application/zip": {}}, "description": "the kit: its files, or an SFZ instrument, zipped"}})
+    def kit(name: str, format: Literal["zip", "sfz"] = "zip",
+            audio_format: Literal["wav", "flac", "aiff", "ogg"] | None = None,
+            sample_rate: Annotated[int | None, Query(ge=8000, le=192000)] = None,
+            bit_depth: Annotated[int | None, Query(description="16, 24 or 32 (float)")] = None):
+        from starlette.background import BackgroundTask
+
+        from traum.kits import Conversion, KitSample
+        from traum.kits.export import clean_name, zip_bytes_of
+
+        with lib.use() as catalog:
+            info = collections.info(catalog, name)
+            ids = collections.members(catalog, info.name)
+        samples = []
+        for sample in _kit_samples(lib, ids):  # only files that still match the catalog
+            try:
+                samples.append(KitSample(sample.stem_id, lib.servable(lib.stem(sample.stem_id))[0], sample.category,
+                                         sample.bpm, sample.note))
+            except NotFound:
+                continue
+        if not samples:
+            raise NotFound(f"the collection {info.name!r} has no sample whose file is still there")
+        zipped, _report = zip_bytes_of(samples, info.name, sfz=format == "sfz",
+                                       conversion=Conversion(audio_format, sample_rate, bit_depth))
+        download = f"{clean_name(info.name) or 'kit'}{'-sfz' if format == 'sfz' else ''}.zip"
+        return FileResponse(zipped, media_type="application/zip", filename=download,
+                            background=BackgroundTask(os.unlink, zipped))
+
+
+def _kit_samples(lib: Library, ids: list[str]) -> list[Any]:
+    from traum.kits import samples_of
+
+    with lib.use() as catalog:
+        return samples_of(catalog, ids)
