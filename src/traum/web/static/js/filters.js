@@ -2,8 +2,6 @@
 import { $, state } from "./bus.js";
 import { SORT_NAMES } from "./format.js";
 
-export const CATEGORIES = ["kick", "snare", "clap", "hihat", "cymbal", "tom", "percussion", "drum-loop", "bass",
-  "synth", "pad", "keys", "guitar", "vocal", "speech", "fx", "synth-fx", "field-recording", "noise"];
 const KEYS = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"].flatMap(
   (t) => [`${t} major`, `${t} minor`]);
 const chosen = { category: "", loop: "", quality: "" };
@@ -25,13 +23,10 @@ export function params(offset = 0) {
   return p;
 }
 
-function chips(container, values, field, labels = {}) {
-  container.replaceChildren(...values.map((v) => {
-    const b = document.createElement("button");
-    b.className = "chip";
-    b.dataset.value = v;
-    b.textContent = labels[v] || v;
-    b.setAttribute("aria-pressed", "false");
+/** Chip buttons toggle one value of a field; index.html has them already (no layout shift). */
+function chips(container, field) {
+  for (const b of container.children) {
+    const v = b.dataset.value;
     b.onclick = () => {
       chosen[field] = chosen[field] === v ? "" : v;
       [...container.children].forEach((x) => {
@@ -40,8 +35,7 @@ function chips(container, values, field, labels = {}) {
       });
       onChange();
     };
-    return b;
-  }));
+  }
 }
 
 let onChange = () => {};
@@ -49,9 +43,9 @@ let onChange = () => {};
 /** Build the controls; ``changed`` runs on any change, ``typed`` on each keystroke in the box. */
 export function setupFilters(changed, typed) {
   onChange = changed;
-  chips($("chips"), CATEGORIES, "category");
-  chips($("type-chips"), ["true", "false"], "loop", { true: "loops", false: "one-shots" });
-  chips($("quality-chips"), ["ok", "issues"], "quality", { ok: "quality ok", issues: "with issues" });
+  chips($("chips"), "category");
+  chips($("type-chips"), "loop");
+  chips($("quality-chips"), "quality");
   $("key").append(...KEYS.map((k) => Object.assign(document.createElement("option"), { value: k, textContent: k })));
   $("sort").append(...Object.entries(SORT_NAMES).map(([value, text]) =>
     Object.assign(document.createElement("option"), { value, textContent: text })));

@@ -181,3 +181,10 @@ on("progress", ({ hit, fraction }) => {
 });
 
 $("more").addEventListener("click", () => actions.more());
+// A click on a row's button must not leave the focus on it (space would then press it again) nor in the
+// search box (space would type): the keys go to the results.
+list().addEventListener("mousedown", (e) => {
+  if (!e.target.closest("button, .wave")) return;
+  e.preventDefault();
+  document.activeElement?.blur();
+});

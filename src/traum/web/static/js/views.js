@@ -9,13 +9,15 @@ let current = "list";
 
 export function registerView(name, view) {
   views.set(name, view);
-  const tab = document.createElement("button");
-  tab.className = "tab";
-  tab.dataset.view = name;
-  tab.textContent = view.label || name;
-  tab.setAttribute("role", "tab");
+  // index.html may hold the tab already (the list's does: the header keeps its size while loading).
+  let tab = $("tabs").querySelector(`[data-view="${name}"]`);
+  if (!tab) {
+    tab = Object.assign(document.createElement("button"), { className: "tab", textContent: view.label || name });
+    tab.dataset.view = name;
+    tab.setAttribute("role", "tab");
+    $("tabs").append(tab);
+  }
   tab.onclick = () => showView(name);
-  $("tabs").append(tab);
   view.element.hidden = name !== current;
   markTabs();
 }
