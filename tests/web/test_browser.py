@@ -185,8 +185,8 @@ def test_sort_orders_the_list_on_the_server(page):
     durations = [float(t.split(" s")[0]) for t in page.locator("#results li .meta").all_inner_texts()]
     assert durations == sorted(durations) and len(durations) == 13
     page.click("#sort-dir")
-    page.wait_for_function("(d) => Number(document.querySelector('#results li .meta').textContent.split(' s')[0]) === d",
-                           arg=max(durations))
+    page.wait_for_function("(d) => Number(document.querySelector('#results li .meta').textContent.split(' s')[0])"
+                           " === d", arg=max(durations))
     page.select_option("#sort", "name")
     page.click("#sort-dir")  # back to A→Z
     page.wait_for_function("() => document.getElementById('summary-text').textContent.includes('sorted by name')")

@@ -25,8 +25,9 @@ class CollectionInfo:
 
 def clean_name(name: str) -> str:
     cleaned = " ".join(name.split())
-    if not cleaned or len(cleaned) > MAX_NAME:
-        raise QueryError(f"a collection name needs 1–{MAX_NAME} characters, not {name!r}")
+    if not cleaned or len(cleaned) > MAX_NAME or "/" in cleaned or "\\" in cleaned:
+        # A name is also a URL path segment and a kit's folder name: no slashes.
+        raise QueryError(f"a collection name needs 1–{MAX_NAME} characters and no slash, not {name!r}")
     return cleaned
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -78,6 +78,7 @@ def list_(name: Annotated[Optional[str], typer.Argument(help="A collection: list
     """All collections with their sizes, or the samples of one."""
     from traum.catalog import collections
 
+    rows: list[dict[str, Any]]
     with _open(db) as catalog:
         if name is None:
             rows = [{"name": c.name, "size": c.size, "created_at": c.created_at}

@@ -90,7 +90,9 @@ function context(hit, aspect, note, failed = false) {
 function summary(body) {
   $("context").hidden = true;
   const n = body.total, shown = Math.min(n, body.results.length);
-  const mode = body.query.mode === "list" ? "in the library" : body.query.mode === "names" ? "matching names" : "found";
+  const only = $("only-collection").checked && state.collection;
+  const mode = body.query.mode === "list" ? `in ${only ? `collection ${only}` : "the library"}`
+    : body.query.mode === "names" ? "matching names" : "found";
   $("summary-text").textContent = n
     ? `${n} ${mode} · showing ${shown ? `1–${shown}` : "none"} · sorted by ${SORT_NAMES[body.sort] || body.sort}`
     : "no results";
