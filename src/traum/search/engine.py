@@ -229,10 +229,10 @@ class SearchEngine:
         filters = replace(q.stem_filter(), collection=collection)
         return None if filters.empty else set(self.catalog.select_ids(filters))
 
-    def hits(self, ids: list[str]) -> list[Hit]:
-        """Hits for catalogued stems in the given order (a sorted, filtered list rather than a ranking)."""
+    def hits(self, ids: list[str], first_rank: int = 1) -> list[Hit]:
+        """Hits for catalogued stems in the given order (a page of a sorted, filtered list, not a ranking)."""
         stems = {s["id"]: s for s in self.catalog.stems(ids)}
-        return [_hit(rank, stems[i], 0.0, {}) for rank, i in enumerate((i for i in ids if i in stems), 1)]
+        return [_hit(rank, stems[i], 0.0, {}) for rank, i in enumerate((i for i in ids if i in stems), first_rank)]
 
     def _semantic(self, text: str, allowed: set[str] | None, k: int, notice: str | None
                   ) -> tuple[Nearest, str | None]:

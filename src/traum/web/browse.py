@@ -46,7 +46,7 @@ def search_page(engine: SearchEngine, text: str, *, k: int, offset: int, sort: S
         down = DESCENDING[sort] if descending is None else descending
         ids = engine.catalog.select_ids(stem_filter, sort=sort, descending=down)
         explained = {"mode": "list", "semantic_text": None, "notes": query.notes, "filters": query.facts()}
-        return PageOf(engine.hits(ids[offset:offset + k]), len(ids), sort, down, query, explained,
+        return PageOf(engine.hits(ids[offset:offset + k], offset + 1), len(ids), sort, down, query, explained,
                       engine.notice, stem_filter)
     sort = sort or "relevance"
     down = DESCENDING[sort] if descending is None else descending

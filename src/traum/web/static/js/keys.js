@@ -20,6 +20,8 @@ export function setupKeys({ similar, add, back }) {
       } else if (e.key === "Escape") field.blur();
       return;
     }
+    // A focused button or link (reached with Tab) keeps its own Enter and space.
+    if ((e.key === "Enter" || e.key === " ") && field.closest?.("button, a")) return;
     const hit = selected();
     const handled = {
       " ": () => hit && player.toggle(hit),

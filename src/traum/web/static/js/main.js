@@ -16,6 +16,9 @@ setupContext();
 setupCollections(search);
 setupKeys({ similar: (hit) => similar(hit, state.context?.aspect || "sound"), add, back: goBack });
 $("hint").textContent = HELP;
+// A mouse click on a chip, tab or other button does not keep the focus there: space and enter then
+// still play the selected result (keyboard users who Tab to a button keep its own keys).
+document.addEventListener("mousedown", (e) => { if (e.target.closest("button")) e.preventDefault(); });
 
 api("/api/status").then((s) => {
   const c = s.counts;
