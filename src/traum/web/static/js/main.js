@@ -25,4 +25,6 @@ api("/api/status").then((s) => {
   $("status").textContent = `${s.samples} samples · ${c.indexed} indexed · ${c.pending} pending embeddings · ` +
     `${c.failed} failed · model: ${s.model || "none (matching names; similar needs embeddings)"}`;
 }).catch((err) => { $("status").textContent = err.message; });
+// A link to the page may carry the words: /?q=kick
+$("q").value = new URLSearchParams(location.search).get("q") || "";
 search();
