@@ -63,6 +63,7 @@ function row(r, i) {
   li.querySelector(".name").textContent = r.filename;
   li.querySelector(".folder").textContent = folderOf(r.path) || "/";
   li.querySelector(".path").textContent = r.path;
+  li.querySelector(".where").title = r.path;
   li.querySelector(".meta").textContent = facts(r);
   if ((r.quality_issues || []).length) li.querySelector(".meta").title = r.quality_issues.join("\n");
   li.querySelector(".play").onclick = () => { select(i); player.toggle(r); };
