@@ -83,7 +83,7 @@ def test_status_health_docs_and_page(client):
     assert status["counts"]["indexed"] == 13 and status["model"]
     assert client.get("/docs").status_code == 200 and "/api/search" in client.get("/openapi.json").text
     page = client.get("/")
-    assert page.status_code == 200 and "/static/app.js" in page.text
+    assert page.status_code == 200 and "/static/js/main.js" in page.text
     assert "access-control-allow-origin" not in {k.lower() for k in page.headers}
 
 
@@ -116,7 +116,7 @@ def test_openapi_documents_the_shapes_the_endpoints_return(client):
     schemas = spec["components"]["schemas"]
     for path, item in spec["paths"].items():
         for method, op in item.items():
-            if path.startswith("/api/audio"):
+            if path.startswith("/api/audio") or path.endswith("/kit"):
                 continue
             body = op["responses"]["200"]["content"]["application/json"]["schema"]
             assert "$ref" in body, f"{method.upper()} {path} returns an undocumented shape"
@@ -140,3 +140,82 @@ def test_quality_and_loudness_filters(client):
     assert all(r["loudness_lufs"] is not None and -30 <= r["loudness_lufs"] <= 0 for r in loud)
     assert client.get("/api/search", params={"q": "x", "quality": "great"}).status_code == 422
     assert client.get("/api/search", params={"q": "x", "min_lufs": "loud"}).status_code == 422
+
+
+def test_the_library_lists_sorted_and_paged_on_the_server(client):
+    whole = client.get("/api/search", params={"sort": "duration", "k": 500}).json()
+    durations = [r["duration"] for r in whole["results"]]
+    assert whole["total"] == 13 and durations == sorted(durations) and whole["query"]["mode"] == "list"
+    pages = [client.get("/api/search", params={"sort": "duration", "k": 5, "offset": o}).json() for o in (0, 5, 10)]
+    assert [r["id"] for p in pages for r in p["results"]] == [r["id"] for r in whole["results"]]
+    assert all(p["total"] == 13 for p in pages)
+    loud = client.get("/api/search", params={"sort": "loudness"}).json()
+    assert loud["descending"] is True
+    lufs = [r["loudness_lufs"] for r in loud["results"]]
+    assert lufs == sorted(lufs, reverse=True)
+    z_to_a = client.get("/api/search", params={"sort": "name", "desc": True}).json()["results"]
+    names = [r["filename"].lower() for r in z_to_a]
+    assert names == sorted(names, reverse=True)
+    assert client.get("/api/search", params={"sort": "colour"}).status_code == 422
+
+
+def test_a_text_query_ranks_by_relevance_or_sorts_by_a_fact(client):
+    ranked = client.get("/api/search", params={"q": "drum hit", "k": 8}).json()
+    assert ranked["sort"] == "relevance" and [r["rank"] for r in ranked["results"]] == list(range(1, 9))
+    assert ranked["total"] >= 8
+    by_length = client.get("/api/search", params={"q": "drum hit", "k": 8, "sort": "duration"}).json()["results"]
+    assert [r["duration"] for r in by_length] == sorted(r["duration"] for r in by_length)
+    second = client.get("/api/search", params={"q": "drum hit", "k": 4, "offset": 4}).json()["results"]
+    assert [r["id"] for r in second] == [r["id"] for r in ranked["results"][4:8]]
+
+
+def test_an_empty_result_says_what_each_condition_lets_through(client):
+    body = client.get("/api/search", params={"q": "kick", "key": "C# minor", "category": "pad"}).json()
+    assert body["results"] == [] and body["total"] == 0
+    assert {"filter": "key", "value": "C# minor", "matching": 0} in body["why_empty"]
+    assert {"filter": "category", "value": "pad", "matching": 1} in body["why_empty"]
+    assert client.get("/api/search", params={"q": "kick"}).json()["why_empty"] == []
+
+
+def test_similar_names_its_target_and_matches_by_aspect(client):
+    kick = first_kick(client)
+    body = client.get(f"/api/similar/{kick['id']}", params={"aspect": "category"}).json()
+    assert body["target"]["id"] == kick["id"] and body["aspect"] == "category"
+    assert body["results"] and all(r["category"] == kick["category"] for r in body["results"])
+    assert kick["id"] not in [r["id"] for r in body["results"]]
+    everything = client.get(f"/api/similar/{kick['id']}", params={"k": 500}).json()
+    assert everything["total"] == 12 and len(everything["results"]) == 12
+    page = client.get(f"/api/similar/{kick['id']}", params={"k": 3, "offset": 3}).json()["results"]
+    assert [r["id"] for r in page] == [r["id"] for r in everything["results"][3:6]]
+    one_shot = client.get(f"/api/similar/{kick['id']}", params={"aspect": "bpm"})
+    assert one_shot.status_code == 400 and "no tempo" in one_shot.json()["error"]
+    pad = client.get("/api/search", params={"category": "pad"}).json()["results"][0]
+    same_key = client.get(f"/api/similar/{pad['id']}", params={"aspect": "key"}).json()["results"]
+    assert same_key and all(r["key"] == pad["key"] for r in same_key)
+
+
+def test_collections_filter_search_and_export_as_kits(client):
+    import io
+    import zipfile
+
+    made = client.post("/api/collections", json={"name": "  API   Kit "}).json()
+    assert made == {"name": "API Kit", "size": 0, "created_at": made["created_at"]}
+    kicks = [r["id"] for r in client.get("/api/search", params={"q": "kick", "category": "kick"}).json()["results"]]
+    pad = client.get("/api/search", params={"category": "pad"}).json()["results"][0]["id"]
+    assert client.post("/api/collections/api kit/items", json={"ids": [*kicks, pad, kicks[0]]}).json()["size"] == 3
+    listed = {c["name"]: c["size"] for c in client.get("/api/collections").json()["collections"]}
+    assert listed["API Kit"] == 3
+    inside = client.get("/api/search", params={"collection": "API Kit", "sort": "name"}).json()
+    assert sorted(r["id"] for r in inside["results"]) == sorted([*kicks, pad]) and inside["total"] == 3
+    assert client.get("/api/search", params={"q": "pad", "collection": "API Kit"}).json()["total"] >= 1
+    assert client.delete(f"/api/collections/API Kit/items/{pad}").json()["size"] == 2
+    archive = client.get("/api/collections/API Kit/kit", params={"format": "sfz"})
+    assert archive.status_code == 200 and archive.headers["content-type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
+    assert "API Kit/API Kit.sfz" in names and len([n for n in names if "/samples/" in n]) == 2
+    flac = client.get("/api/collections/API Kit/kit", params={"audio_format": "flac", "sample_rate": 22050})
+    assert all(n.endswith(".flac") for n in zipfile.ZipFile(io.BytesIO(flac.content)).namelist())
+    assert client.get("/api/collections/nope/kit").status_code == 404
+    assert client.get("/api/collections/API Kit/kit", params={"bit_depth": 12}).status_code == 400
+    assert client.post("/api/collections/API Kit/items", json={"ids": ["../etc"]}).status_code == 422
+    assert client.post("/api/collections", json={"name": " "}).status_code == 400

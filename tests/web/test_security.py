@@ -81,7 +81,7 @@ def test_the_page_moves_the_token_into_an_httponly_strict_cookie(small_library):
     cookie = moved.headers["set-cookie"]
     assert "s3cret" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
     page = client.get("/?q=kick")  # the redirect target, with the cookie only
-    assert page.status_code == 200 and "/static/app.js" in page.text
+    assert page.status_code == 200 and "/static/js/main.js" in page.text
     assert client.get("/api/status").status_code == 200
 
 

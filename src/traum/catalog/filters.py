@@ -28,6 +28,8 @@ class StemFilter:
     max_lufs: float | None = None
     #: Stem ids starting with this hex prefix (``traum similar 3bd7c0e5``).
     id_prefix: str | None = None
+    #: Members of the producer's collection of this name (case-insensitive).
+    collection: str | None = None
 
     @property
     def empty(self) -> bool:

@@ -409,10 +409,15 @@ class Catalog:
                     out[stem_id][1].append((offset, from_blob(blob)))
         return out
 
-    def select_ids(self, filters: StemFilter) -> list[str]:
-        """Ids of present stems matching ``filters``."""
+    def select_ids(self, filters: StemFilter, *, sort: str | None = None, descending: bool = False) -> list[str]:
+        """Ids of present stems matching ``filters``; ordered by one of :data:`SORTS` (unknown samples last)."""
         where, params = _filter_sql(filters)
-        return [r[0] for r in self.conn.execute(f"SELECT s.id FROM stems s WHERE ({where}) AND {_PRESENT_SQL}",
+        order = ""
+        if sort is not None:
+            column = SORTS[sort]
+            direction = "DESC" if descending else "ASC"
+            order = f" ORDER BY {column} IS NULL, {column} {direction}, s.filename COLLATE NOCASE, s.id"
+        return [r[0] for r in self.conn.execute(f"SELECT s.id FROM stems s WHERE ({where}) AND {_PRESENT_SQL}{order}",
                                                 params)]
 
     # -- the producer's own marks -------------------------------------------------------------------
@@ -507,6 +512,11 @@ _PRESENT_SQL = ("EXISTS (SELECT 1 FROM processing_status p WHERE p.file_hash = s
                 "AND p.status IN ('indexed', 'pending'))")
 
 
+#: Sort names → the column they order by (a whitelist: no caller text reaches ORDER BY).
+SORTS = {"name": "s.filename COLLATE NOCASE", "duration": "s.duration", "bpm": "s.bpm", "key": "s.key",
+         "loudness": "s.loudness_lufs", "rating": "s.user_rating", "added": "s.imported_at"}
+
+
 def _filter_sql(f: StemFilter) -> tuple[str, list[Any]]:
     clauses: list[str] = ["1"]
     params: list[Any] = []
@@ -530,6 +540,10 @@ def _filter_sql(f: StemFilter) -> tuple[str, list[Any]]:
     if f.id_prefix:
         clauses.append("s.id LIKE ?")
         params.append(f.id_prefix.lower().strip("%_") + "%")
+    if f.collection is not None:
+        clauses.append("s.id IN (SELECT i.stem_id FROM collection_items i JOIN collections c "
+                       "ON c.id = i.collection_id WHERE c.name = ?)")
+        params.append(f.collection)
     return " AND ".join(clauses), params
 
 

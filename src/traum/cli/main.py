@@ -15,10 +15,12 @@ from typing import Any
 import typer
 
 from traum.cli.analyze import analyze
+from traum.cli.collection import collection
 from traum.cli.duplicates import duplicates
 from traum.cli.embed import embed
 from traum.cli.export import export
 from traum.cli.index import index
+from traum.cli.kit import kit
 from traum.cli.search import search, similar
 from traum.cli.serve import serve
 from traum.cli.status import status
@@ -27,6 +29,8 @@ app = typer.Typer(name="traum", no_args_is_help=True, add_completion=False, pret
                   help="Find sounds in your own sample library by description, by example and by musical facts.")
 for command in (index, search, similar, analyze, duplicates, embed, status, export, serve):
     app.command()(command)
+for group in (collection, kit):
+    app.add_typer(group)
 
 log = logging.getLogger("traum")
 

@@ -17,7 +17,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +83,8 @@ class SearchResult:
     mode: str
     notice: str | None = None
     query: Query | None = None
+    #: Candidates ranked before the cut to ``k`` (for "n of total" and paging).
+    total: int | None = None
 
     def explain(self) -> dict[str, Any]:
         q = self.query
@@ -210,22 +212,27 @@ class SearchEngine:
 
     # -- text search ----------------------------------------------------------------------------------
 
-    def search(self, text: str, *, k: int = 10, **filters: Any) -> SearchResult:
+    def search(self, text: str, *, k: int = 10, collection: str | None = None, **filters: Any) -> SearchResult:
         query = parse_query(text, **filters)
-        allowed = self._allowed(query)
+        allowed = self._allowed(query, collection)
         notice = self.notice
         semantic: Nearest = {}
         if self.model is not None and self._texts is not None and query.text.strip():
             semantic, notice = self._semantic(query.text, allowed, k, notice)
         lexical = self._lexical(query, allowed)
         category = query.category or (query.text_categories[0] if query.text_categories else None)
-        hits = self._rank(query, semantic, lexical, category, allowed, k)
+        hits, total = self._rank(query, semantic, lexical, category, allowed, k)
         mode = "hybrid" if self.model is not None else "names"
-        return SearchResult(hits, mode, notice, query)
+        return SearchResult(hits, mode, notice, query, total)
 
-    def _allowed(self, q: Query) -> set[str] | None:
-        filters = q.stem_filter()
+    def _allowed(self, q: Query, collection: str | None = None) -> set[str] | None:
+        filters = replace(q.stem_filter(), collection=collection)
         return None if filters.empty else set(self.catalog.select_ids(filters))
+
+    def hits(self, ids: list[str], first_rank: int = 1) -> list[Hit]:
+        """Hits for catalogued stems in the given order (a page of a sorted, filtered list, not a ranking)."""
+        stems = {s["id"]: s for s in self.catalog.stems(ids)}
+        return [_hit(rank, stems[i], 0.0, {}) for rank, i in enumerate((i for i in ids if i in stems), first_rank)]
 
     def _semantic(self, text: str, allowed: set[str] | None, k: int, notice: str | None
                   ) -> tuple[Nearest, str | None]:
@@ -275,12 +282,12 @@ class SearchEngine:
                 if allowed is None or stem_id in allowed}
 
     def _rank(self, query: Query, semantic: Nearest, lexical: dict[str, tuple[float, str | None]],
-              category: str | None, allowed: set[str] | None, k: int) -> list[Hit]:
+              category: str | None, allowed: set[str] | None, k: int) -> tuple[list[Hit], int]:
         candidates = list(dict.fromkeys(list(semantic) + list(lexical)))
         if not candidates and allowed is not None:
             candidates = sorted(allowed)[: k * 5]
         if not candidates:
-            return []
+            return [], 0
         stems = {s["id"]: s for s in self.catalog.stems(candidates)}
         weights = WEIGHTS_MODEL if self.model is not None else WEIGHTS_NAMES
         terms = query_terms(words(query.text))
@@ -312,12 +319,13 @@ class SearchEngine:
                 extra["cosine"] = round(semantic[c][0], 4)
                 extra["offset"] = semantic[c][1]
             hits.append(_hit(rank, stems[c], total, extra, path))
-        return hits
+        return hits, len(scored)
 
     # -- query by example ------------------------------------------------------------------------------
 
-    def similar(self, target: str, *, k: int = 10) -> SearchResult:
-        """Nearest sounds to a catalogued stem (id, id prefix or path) or to any audio file."""
+    def similar(self, target: str, *, k: int = 10, filters: StemFilter | None = None) -> SearchResult:
+        """Nearest sounds to a catalogued stem (id, id prefix or path) or to any audio file, optionally
+        only among stems matching ``filters`` (similar and of the same key, tempo, category…)."""
         from traum.errors import NotFound
 
         stem_id = self._resolve(target)
@@ -333,11 +341,15 @@ class SearchEngine:
             space = self.model.model_id if self.model is not None else ""
         else:
             raise NotFound(f"{target} is neither a catalogued sample (id or path) nor an audio file")
-        best = self.nearest(query[None, :], k, self._stems_of_model(space), exclude=exclude)
+        allowed = self._stems_of_model(space)
+        if filters is not None and not filters.empty:
+            matching = set(self.catalog.select_ids(filters))
+            allowed = matching if allowed is None else allowed & matching
+        best = self.nearest(query[None, :], k, allowed, exclude=exclude)
         stems = {s["id"]: s for s in self.catalog.stems(list(best))}
         hits = [_hit(rank, stems[sid], score, {"offset": offset})
                 for rank, (sid, (score, offset)) in enumerate(best.items(), 1) if sid in stems]
-        return SearchResult(hits, "similar", self.notice)
+        return SearchResult(hits, "similar", self.notice, total=len(hits))
 
     def _resolve(self, target: str) -> str | None:
         if re.fullmatch(r"[0-9a-f]{8,64}", target):

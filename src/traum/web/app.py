@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from traum import __version__
 from traum.audio import peaks as audio_peaks
-from traum.catalog import Catalog
+from traum.catalog import Catalog, StemFilter, collections
 from traum.catalog.paths import display
 from traum.embedding.base import EmbeddingModel
 from traum.errors import (
@@ -38,9 +38,10 @@ from traum.errors import (
     CatalogError,
     ModelUnavailable,
     NotFound,
+    QueryError,
     TraumError,
 )
-from traum.web import files, models
+from traum.web import browse, files, models
 from traum.web.security import LOOPBACK_NAMES, SecurityHeaders, TokenGuard
 
 log = logging.getLogger(__name__)
@@ -209,6 +210,7 @@ def _routes(app: FastAPI, lib: Library) -> None:
     # Straight on the app, not an APIRouter: app.routes then lists every endpoint with its path.
     _read_routes(app, lib)
     _write_routes(app, lib)
+    _collection_routes(app, lib)
 
 
 def _read_routes(app: FastAPI, lib: Library) -> None:
@@ -229,21 +231,42 @@ def _read_routes(app: FastAPI, lib: Library) -> None:
                quality: Annotated[Literal["ok", "issues"] | None, Query(
                    description="ok: no quality issues; issues: at least one")] = None,
                min_lufs: Annotated[float | None, Query(ge=-100, le=10)] = None,
-               max_lufs: Annotated[float | None, Query(ge=-100, le=10)] = None) -> models.SearchResponse:
-        with lib.use():
-            result = lib.engine.search(q, k=k, bpm=bpm or None, key=key or None, category=category or None,
-                                       loop=loop, max_duration=max_duration, min_duration=min_duration,
-                                       quality_ok=None if quality is None else quality == "ok",
-                                       min_lufs=min_lufs, max_lufs=max_lufs)
-        return models.SearchResponse.model_validate({"query": result.explain(), "notice": result.notice,
-                                                     "results": [h.to_dict() for h in result.hits]})
+               max_lufs: Annotated[float | None, Query(ge=-100, le=10)] = None,
+               collection: Annotated[str | None, Query(max_length=80, description="only this collection")] = None,
+               offset: Annotated[int, Query(ge=0, le=100_000, description="results to skip (paging)")] = 0,
+               sort: Annotated[browse.Sort | None, Query(
+                   description="default: relevance for words, else recently added")] = None,
+               desc: Annotated[bool | None, Query(description="default: the sort's natural direction")] = None,
+               ) -> models.SearchResponse:
+        with lib.use() as catalog:
+            page = browse.search_page(lib.engine, q, k=k, offset=offset, sort=sort, descending=desc,
+                                      collection=collection or None, bpm=bpm or None, key=key or None,
+                                      category=category or None, loop=loop, max_duration=max_duration,
+                                      min_duration=min_duration,
+                                      quality_ok=None if quality is None else quality == "ok",
+                                      min_lufs=min_lufs, max_lufs=max_lufs)
+            why = browse.why_empty(catalog, page.stem_filter, page.query.text) if not page.total else []
+        return models.SearchResponse.model_validate({
+            "query": page.explained, "notice": page.notice, "results": [h.to_dict() for h in page.hits],
+            "total": page.total, "offset": offset, "sort": page.sort, "descending": page.descending,
+            "why_empty": why})
 
     @app.get("/api/similar/{stem_id}", responses=ERRORS)
-    def similar(stem_id: str, k: Annotated[int, Query(ge=1, le=500)] = 30) -> models.SimilarResponse:
-        lib.stem(stem_id)
+    def similar(stem_id: str, k: Annotated[int, Query(ge=1, le=500)] = 30,
+                offset: Annotated[int, Query(ge=0, le=450)] = 0,
+                aspect: Annotated[Literal["sound", "bpm", "key", "category"], Query(
+                    description="sound alone, or sound among samples of the same tempo (±3 %), key or category"
+                )] = "sound") -> models.SimilarResponse:
+        target = lib.stem(stem_id)
+        same = aspect_filter(target, aspect)
         with lib.use():
-            result = lib.engine.similar(stem_id, k=k)
-        return models.SimilarResponse.model_validate({"results": [h.to_dict() for h in result.hits]})
+            result = lib.engine.similar(stem_id, k=min(500, offset + k), filters=same)
+        hits = result.hits[offset:offset + k]
+        return models.SimilarResponse.model_validate({
+            "target": target, "aspect": aspect, "results": [h.to_dict() for h in hits], "total": len(result.hits),
+            "offset": offset, "sort": "relevance", "descending": True,
+            "why_empty": [] if result.hits else [{"filter": aspect, "value": _fact(target, aspect),
+                                                  "matching": 0}]})
 
     @app.get("/api/stems/{stem_id}", responses=ERRORS)
     def stem(stem_id: str) -> models.Stem:
@@ -266,6 +289,25 @@ def _read_routes(app: FastAPI, lib: Library) -> None:
         return models.Waveform(id=stem_id, points=points, peaks=lib.peaks(stem_id, points))
 
 
+def aspect_filter(target: dict[str, Any], aspect: str) -> StemFilter | None:
+    """The facts a "similar by aspect" shares with its target; a QueryError when the target lacks it."""
+    if aspect == "sound":
+        return None
+    value = target.get(aspect)
+    if value is None:
+        what = {"bpm": "no tempo (it is a one-shot)", "key": "no key", "category": "no category"}[aspect]
+        raise QueryError(f"{display(target['filename'])} has {what}, so there is nothing to match by {aspect}; "
+                         "try similar by sound")
+    if aspect == "bpm":
+        return StemFilter(bpm_spans=((value * 0.97, value * 1.03),))
+    return StemFilter(keys=(value,)) if aspect == "key" else StemFilter(category=value)
+
+
+def _fact(target: dict[str, Any], aspect: str) -> str:
+    value = target.get(aspect)
+    return "sound" if aspect == "sound" else f"{value:g} BPM" if aspect == "bpm" else str(value)
+
+
 def _write_routes(app: FastAPI, lib: Library) -> None:
     @app.post("/api/stems/{stem_id}/rating", responses=ERRORS)
     def rate(stem_id: str, rating: Annotated[int, Body(embed=True, ge=0, le=5, description="0 clears")]
@@ -283,3 +325,70 @@ def _write_routes(app: FastAPI, lib: Library) -> None:
             catalog.set_user_tags(stem_id, tags)
         return models.Stem.model_validate(lib.stem(stem_id))
 
+
+
+StemId = Annotated[str, Query(pattern=r"^[0-9a-f]{64}$")]
+
+
+def _collection_routes(app: FastAPI, lib: Library) -> None:
+    def shown(info: collections.CollectionInfo) -> models.Collection:
+        return models.Collection(name=info.name, size=info.size, created_at=info.created_at)
+
+    @app.get("/api/collections", responses=ERRORS)
+    def all_collections() -> models.Collections:
+        with lib.use() as catalog:
+            return models.Collections(collections=[shown(c) for c in collections.all_collections(catalog)])
+
+    @app.post("/api/collections", responses=ERRORS)
+    def create(name: Annotated[str, Body(embed=True, max_length=collections.MAX_NAME)]) -> models.Collection:
+        with lib.use() as catalog:
+            return shown(collections.create(catalog, name))
+
+    @app.post("/api/collections/{name}/items", responses=ERRORS)
+    def add(name: str, ids: Annotated[list[StemId], Body(embed=True, max_length=500)]) -> models.Collection:
+        """Append samples (made if the collection is new); ids already in it stay where they are."""
+        with lib.use() as catalog:
+            collections.add(catalog, name, ids)
+            return shown(collections.info(catalog, collections.clean_name(name)))
+
+    @app.delete("/api/collections/{name}/items/{stem_id}", responses=ERRORS)
+    def remove(name: str, stem_id: str) -> models.Collection:
+        with lib.use() as catalog:
+            collections.remove(catalog, name, [stem_id])
+            return shown(collections.info(catalog, name))
+
+    @app.get("/api/collections/{name}/kit", response_class=FileResponse, responses=ERRORS | {
+        200: {"content": {"application/zip": {}}, "description": "the kit: its files, or an SFZ instrument, zipped"}})
+    def kit(name: str, format: Literal["zip", "sfz"] = "zip",
+            audio_format: Literal["wav", "flac", "aiff", "ogg"] | None = None,
+            sample_rate: Annotated[int | None, Query(ge=8000, le=192000)] = None,
+            bit_depth: Annotated[int | None, Query(description="16, 24 or 32 (float)")] = None):
+        from starlette.background import BackgroundTask
+
+        from traum.kits import Conversion, KitSample
+        from traum.kits.export import clean_name, zip_bytes_of
+
+        with lib.use() as catalog:
+            info = collections.info(catalog, name)
+            ids = collections.members(catalog, info.name)
+        samples = []
+        for sample in _kit_samples(lib, ids):  # only files that still match the catalog
+            try:
+                samples.append(KitSample(sample.stem_id, lib.servable(lib.stem(sample.stem_id))[0], sample.category,
+                                         sample.bpm, sample.note))
+            except NotFound:
+                continue
+        if not samples:
+            raise NotFound(f"the collection {info.name!r} has no sample whose file is still there")
+        zipped, _report = zip_bytes_of(samples, info.name, sfz=format == "sfz",
+                                       conversion=Conversion(audio_format, sample_rate, bit_depth))
+        download = f"{clean_name(info.name) or 'kit'}{'-sfz' if format == 'sfz' else ''}.zip"
+        return FileResponse(zipped, media_type="application/zip", filename=download,
+                            background=BackgroundTask(os.unlink, zipped))
+
+
+def _kit_samples(lib: Library, ids: list[str]) -> list[Any]:
+    from traum.kits import samples_of
+
+    with lib.use() as catalog:
+        return samples_of(catalog, ids)

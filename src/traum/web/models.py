@@ -96,14 +96,57 @@ class QueryExplained(BaseModel):
     weights: dict[str, float] = {}
 
 
-class SearchResponse(BaseModel):
+class Excluded(BaseModel):
+    """One condition of an empty result: how many samples it lets through on its own."""
+
+    filter: str = Field(description="bpm, key, category, loop, quality, loudness, duration, collection or words.")
+    value: str
+    matching: int = Field(description="Samples of the library this condition alone lets through.")
+
+
+class Page(BaseModel):
+    total: int = Field(description="Results in all (ranked candidates for a text query; matches for a list).")
+    offset: int
+    sort: str
+    descending: bool
+    why_empty: list[Excluded] = Field([], description="When nothing matched: each condition and what it lets "
+                                                      "through alone.")
+
+
+class SearchResponse(Page):
     query: QueryExplained
     notice: str | None
     results: list[Hit]
 
 
-class SimilarResponse(BaseModel):
+class Target(BaseModel):
+    id: str
+    filename: str
+    path: str
+    bpm: float | None = None
+    key: str | None = None
+    category: str | None = None
+
+    @field_validator("path", "filename", mode="before")
+    @classmethod
+    def _shown(cls, value: str) -> str:
+        return display(value)
+
+
+class SimilarResponse(Page):
+    target: Target = Field(description="The sample the results sound like.")
+    aspect: str = Field(description="sound, or sound and the same bpm, key or category.")
     results: list[Hit]
+
+
+class Collection(BaseModel):
+    name: str
+    size: int
+    created_at: str
+
+
+class Collections(BaseModel):
+    collections: list[Collection]
 
 
 class Stem(Marks):
