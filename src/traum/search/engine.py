@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -83,10 +84,17 @@ class SearchResult:
     mode: str
     notice: str | None = None
     query: Query | None = None
+    #: Seconds per step ("catalog open", "model", "text vector", "ranking"), for --explain.
+    timings: dict[str, float] = field(default_factory=dict)
+    #: Where the query's text vector came from: "cached", "warm", "cold" (this search started the
+    #: background text tower), "in-process" (the model loaded here); None without one.
+    text_vector: str | None = None
 
     def explain(self) -> dict[str, Any]:
         q = self.query
         return {"mode": self.mode, "semantic_text": q.text if q else None, "notes": q.notes if q else [],
+                "timings_ms": {step: round(seconds * 1e3, 1) for step, seconds in self.timings.items()},
+                "text_vector": self.text_vector,
                 "filters": q.facts() if q else {},
                 "weights": WEIGHTS_MODEL if self.mode == "hybrid" else WEIGHTS_NAMES,
                 "semantic_scale": {"floor": SEMANTIC_FLOOR, "ceil": SEMANTIC_CEIL},
@@ -211,26 +219,38 @@ class SearchEngine:
     # -- text search ----------------------------------------------------------------------------------
 
     def search(self, text: str, *, k: int = 10, **filters: Any) -> SearchResult:
+        started = time.perf_counter()
         query = parse_query(text, **filters)
         allowed = self._allowed(query)
         notice = self.notice
         semantic: Nearest = {}
+        vector, source, embedded = None, None, 0.0
         if self.model is not None and self._texts is not None and query.text.strip():
-            semantic, notice = self._semantic(query.text, allowed, k, notice)
+            vector, source, embedded = self._text_vector(query.text)
+            semantic, notice = self._semantic(vector, allowed, k, notice)
         lexical = self._lexical(query, allowed)
         category = query.category or (query.text_categories[0] if query.text_categories else None)
         hits = self._rank(query, semantic, lexical, category, allowed, k)
         mode = "hybrid" if self.model is not None else "names"
-        return SearchResult(hits, mode, notice, query)
+        timings = {"text vector": embedded, "ranking": time.perf_counter() - started - embedded}
+        return SearchResult(hits, mode, notice, query, timings if vector is not None else
+                            {"ranking": timings["ranking"]}, source)
+
+    def _text_vector(self, text: str) -> tuple[np.ndarray, str, float]:
+        """The query's vector, where it came from and the seconds it took."""
+        assert self.model is not None and self._texts is not None
+        started = time.perf_counter()
+        vector = self._texts.embed(text)
+        source = "cached" if self._texts.last_hit else str(getattr(self.model, "source", "in-process"))
+        return vector, source, time.perf_counter() - started
 
     def _allowed(self, q: Query) -> set[str] | None:
         filters = q.stem_filter()
         return None if filters.empty else set(self.catalog.select_ids(filters))
 
-    def _semantic(self, text: str, allowed: set[str] | None, k: int, notice: str | None
+    def _semantic(self, vector: np.ndarray, allowed: set[str] | None, k: int, notice: str | None
                   ) -> tuple[Nearest, str | None]:
-        assert self.model is not None and self._texts is not None
-        vector = self._texts.embed(text)
+        assert self.model is not None
         self.vector_index()
         space = self._stems_of_model(self.model.model_id)
         if space is not None:
