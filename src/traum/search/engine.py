@@ -31,7 +31,7 @@ from traum.embedding.base import EmbeddingModel
 from traum.search.lexical import name_match, name_parts, query_terms
 from traum.search.query import Query, parse_query
 from traum.search.vector_index import EXACT_LIMIT, VectorIndex
-from traum.vocabulary import categories_in, category_from_path, category_token, words
+from traum.vocabulary import categories_in, category_from_path, category_token, with_synonyms, words
 
 if TYPE_CHECKING:
     from traum.search.text_cache import TextEmbeddingCache
@@ -286,7 +286,8 @@ class SearchEngine:
         tokens = words(q.text)
         if not tokens:
             return {}
-        terms = list(dict.fromkeys(tokens + [category_token(c) for c in categories_in(tokens)]))
+        # Synonyms as words of their own: "saxophone" finds a folder "sax" before the rest of the brass.
+        terms = list(dict.fromkeys(with_synonyms(tokens) + [category_token(c) for c in categories_in(tokens)]))
         match = " OR ".join(f'"{t}"' for t in terms)
         if len(tokens[-1]) >= 3:
             match += f' OR "{tokens[-1]}"*'  # as-you-type: the last word may be unfinished
