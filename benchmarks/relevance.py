@@ -47,7 +47,6 @@ NAMES = {
     "rhodes": ("Rhodes", "EP", "rhodes", "ep"),
     "vocal": ("Vocals", "Vox", "vocal", "vox"),
     "effects": ("Effects", "FX", "effects", "fx"),
-    "sound effects": ("Sound Effects", "SFX", "sound effects", "sfx"),
     "strings": ("Strings", "Str", "strings", "str"),
 }
 PER_NAME = 6
@@ -114,7 +113,7 @@ def names(baseline: str) -> None:
         pair = [sum(sides[s][n][q][lib] for n in NAMES) / len(NAMES) for s in ("baseline", "new")]
         means.append(f"{pair[0]:.2f} → {pair[1]:.2f}")
     print(f"names only, R-precision@{PER_NAME} (baseline {baseline} → this tree); query form → library form")
-    print(table(rows + [means], ["instrument", *(f"{q} → {lib}" for q, lib in combos)]))
+    print(table([*rows, means], ["instrument", *(f"{q} → {lib}" for q, lib in combos)]))
 
 
 def _name_libraries(work: Path) -> None:

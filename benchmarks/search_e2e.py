@@ -120,33 +120,41 @@ def processes(n: int, model_dir: str | None, runs: int, baseline: str) -> None:
     cases = [("names only (no model available)", named, [], [])]
     cases.append(("names only, --names-only", embedded, [], ["--names-only"]))
     cases.append(("model, new text (warm tower / baseline: loads it)", embedded, ["--model", model_dir], []))
-    rows = []
+    rows: list[list[object]] = []
+    cold = (0.0, 0.0)
     for label, db, extra, new_only in cases:
         row = [label]
         for side, src in (("baseline", old_src), ("new", new_src)):
             if new_only and side == "baseline":
-                row.append("-")
+                row += ["-", "-"]
                 continue
             side_env = {**env, "PYTHONPATH": str(src), "TRAUM_CACHE_DIR": str(work / f"cache-{side}-{len(rows)}")}
-            if extra and side == "new":
-                _run(["search", "warm-up", "--db", db, *extra], side_env)  # starts the tower: a first search's cost
+            if extra and side == "new":  # the first search starts the tower: its cost, shown on a row of its own
+                cold = _run(["search", "warm-up", "--db", db, *extra], side_env)
             times = [_run(["search", q, "--db", db, *extra, *new_only], side_env) for q in queries]
-            row.append(float(np.median(times)))
+            row += [float(np.median([wall for wall, _ in times])), float(np.median([cpu for _, cpu in times]))]
         rows.append(row)
+        if extra:
+            rows.append(["model, first search (starts the tower)", "-", "-", *cold])
         log_row = "  ".join(str(c) for c in row)
         print(log_row, file=sys.stderr, flush=True)
     _stop_towers(work)
-    print(f"new `traum search` processes on {n} stems, median of {runs}, seconds (wall, start to exit)")
-    print(table(rows, ["search", f"baseline ({baseline})", "new"]))
+    print(f"new `traum search` processes on {n} stems, median of {runs}, seconds from start to exit: wall, "
+          "and CPU (user + system; what a busy machine does not inflate)")
+    print(table(rows, ["search", f"baseline ({baseline}) wall", "CPU", "new wall", "CPU"]))
 
 
-def _run(args: list[object], env: dict[str, str]) -> float:
+def _run(args: list[object], env: dict[str, str]) -> tuple[float, float]:
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", CLI, *map(str, args)], env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"traum {' '.join(map(str, args))} failed: {done.stderr}")
-    return elapsed
+    return elapsed, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
 def _checkout(revision: str, dest: Path) -> Path:

@@ -66,7 +66,9 @@ SYNONYMS: tuple[frozenset[str], ...] = tuple(frozenset(group) for group in (
     ("rimshot", "rimshots", "rim", "rs"),
     ("shaker", "shakers"), ("conga", "congas"), ("bongo", "bongos"), ("clave", "claves"),
     ("tambourine", "tamb"), ("ride", "rides"), ("crash", "crashes"),
-    ("piano", "pianos", "pno", "keys", "keyboard", "keyboards", "kbd", "rhodes", "epiano", "ep"),
+    # Pianos are filed under "Keys"; an electric piano is keys too, but not a piano to whoever asks for one.
+    ("piano", "pianos", "pno", "keys", "keyboard", "keyboards", "kbd"),
+    ("rhodes", "epiano", "ep"),
     ("organ", "organs"),
     ("guitar", "guitars", "gtr", "gtrs", "gtar"),
     ("string", "strings", "str", "strs"),
@@ -89,6 +91,9 @@ _SYNONYMS_OF = {word: group for group in SYNONYMS for word in group}
 _PHRASES = {("drum", "loop"): "drum-loop", ("drum", "break"): "drum-loop", ("hi", "hat"): "hihat",
             ("bass", "drum"): "kick", ("open", "hat"): "hihat", ("closed", "hat"): "hihat",
             ("field", "recording"): "field-recording", ("sound", "effect"): "fx", ("synth", "fx"): "synth-fx"}
+# Plurals of the second word ("hi hats", "drum loops", "sound effects") name the same.
+_PHRASES |= {(first, second + "s"): category for (first, second), category in _PHRASES.items()
+             if not second.endswith(("s", "x"))}
 
 _WORD_TO_CATEGORY = {w: c for c, words in CATEGORY_WORDS.items() for w in words}
 _LONG_WORDS = sorted((w for w in _WORD_TO_CATEGORY if len(w) >= 4), key=len, reverse=True)

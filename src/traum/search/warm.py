@@ -209,7 +209,7 @@ def _try_connect(path: Path) -> socket.socket | None:
 
 def _start_and_connect(name: str, path: Path, timeout: float) -> socket.socket:
     log.info("starting a warm text tower for %s", name)
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+    process = subprocess.Popen(  # our own interpreter and module, no shell
         [sys.executable, "-m", "traum.search.warm", "--model", name, "--socket", str(path)],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True, close_fds=True)  # outlives this search; Ctrl+C here does not stop it
@@ -255,7 +255,7 @@ def serve(name: str, path: Path, idle: float) -> int:
         started = time.monotonic()
         try:
             model = get_model(name)
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 - whatever failed, the search loads the model itself and says why
             log.warning("warm text tower for %s could not load the model: %s", name, err)
             return 3
         with _listening(path) as server:
