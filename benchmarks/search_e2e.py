@@ -138,7 +138,12 @@ def processes(n: int, model_dir: str | None, runs: int, baseline: str) -> None:
             rows.append(["model, first search (starts the tower)", "-", "-", *cold])
         log_row = "  ".join(str(c) for c in row)
         print(log_row, file=sys.stderr, flush=True)
+    floor = [_run(["--help"], {**env, "PYTHONPATH": str(new_src)}) for _ in range(runs)]
+    rows.append(["reference: `traum --help` (the CLI's own start-up)", "-", "-",
+                 float(np.median([w for w, _ in floor])), float(np.median([c for _, c in floor]))])
     _stop_towers(work)
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; the first "
+          "search's CPU is this process's only (the tower it starts is not its child)")
     print(f"new `traum search` processes on {n} stems, median of {runs}, seconds from start to exit: wall, "
           "and CPU (user + system; what a busy machine does not inflate)")
     print(table(rows, ["search", f"baseline ({baseline}) wall", "CPU", "new wall", "CPU"]))

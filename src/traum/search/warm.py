@@ -161,6 +161,8 @@ class WarmTextModel:
         if "error" in reply or "vectors" not in reply:
             raise ModelUnavailable(f"the warm text tower refused the query: {reply.get('error', 'no answer')}")
         vectors = np.frombuffer(base64.b64decode(reply["vectors"]), dtype=np.float32)
+        if vectors.size != len(texts) * self.dim:
+            raise ModelUnavailable("the warm text tower answered with vectors of another size; search again")
         return vectors.reshape(len(texts), self.dim).copy()
 
     def prepare(self, samples: np.ndarray) -> list[Window]:
@@ -313,14 +315,15 @@ def _answer(conn: socket.socket, model: Any) -> int:
     answered = 0
     with conn.makefile("rb") as reader:
         while line := reader.readline(MAX_LINE + 1):
+            if len(line) > MAX_LINE or not line.endswith(b"\n"):
+                conn.sendall(b'{"error": "request too long"}\n')
+                break  # the rest of that line would read as requests of its own
             conn.sendall(json.dumps(_reply(line, model)).encode() + b"\n")
             answered += 1
     return answered
 
 
 def _reply(line: bytes, model: Any) -> dict[str, Any]:
-    if len(line) > MAX_LINE or not line.endswith(b"\n"):
-        return {"error": "request too long"}
     try:
         texts = json.loads(line)["texts"]
     except (ValueError, KeyError, TypeError):
@@ -328,13 +331,21 @@ def _reply(line: bytes, model: Any) -> dict[str, Any]:
     if not (isinstance(texts, list) and 0 < len(texts) <= MAX_TEXTS
             and all(isinstance(t, str) and len(t) <= MAX_CHARS for t in texts)):
         return {"error": f"texts: a list of 1–{MAX_TEXTS} strings of at most {MAX_CHARS} characters"}
-    vectors = np.ascontiguousarray(model.embed_text(texts), dtype=np.float32)
+    try:
+        vectors = np.ascontiguousarray(model.embed_text(texts), dtype=np.float32)
+    except Exception:  # one odd text must not take the tower down for every later search
+        log.exception("warm text tower: embedding failed")
+        return {"error": "embedding failed (details in the log file)"}
     return {"vectors": base64.b64encode(vectors.tobytes()).decode()}
 
 
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
     from traum.logs import setup_logging
 
+    # SIGTERM (a logout, `kill`) unwinds like an exit, so the socket is removed, not left stale.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     parser = argparse.ArgumentParser(prog="python -m traum.search.warm")
     parser.add_argument("--model", required=True)
     parser.add_argument("--socket", required=True, type=Path)
