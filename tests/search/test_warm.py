@@ -29,7 +29,7 @@ with contextlib.redirect_stdout(out):
         main(sys.argv[1:])
     except SystemExit as exit_:
         code = exit_.code or 0
-heavy = sorted(m for m in ("torch", "transformers", "librosa") if m in sys.modules)
+heavy = sorted(m for m in ("torch", "transformers", "librosa", "faiss") if m in sys.modules)
 print(json.dumps({"code": code, "stdout": out.getvalue(), "heavy": heavy}))
 """
 
