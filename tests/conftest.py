@@ -20,6 +20,8 @@ def _isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("TRAUM_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("TRAUM_LOG_DIR", str(tmp_path / "logs"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # No background text tower outliving a test; tests/search/test_warm.py turns it on where it is tested.
+    monkeypatch.setenv("TRAUM_TEXT_TOWER_IDLE_S", "0")
     monkeypatch.delenv("TRAUM_MODEL", raising=False)
 
 

@@ -107,3 +107,67 @@ def test_non_ascii_names_are_found_by_search(tmp_path):
                                             ("kick", "bd"), ("hi hat", "hh"), ("bass drum", "bassdrum")])
 def test_spelled_out_and_abbreviated_names_mean_the_same(spelled, short):
     assert categories_in(words(spelled)) == categories_in(words(short)) != []
+
+
+PAIRS = [("saxophone", "sax"), ("saxophones", "sax"), ("saxes", "saxophone"), ("guitar", "gtr"), ("guitars", "gtrs"),
+         ("vocal", "vox"), ("vocals", "vox"), ("percussion", "perc"), ("percs", "percussion"), ("effects", "fx"),
+         ("effect", "sfx"), ("piano", "keys"), ("rhodes", "ep"), ("pianos", "pno"), ("kick", "bd"),
+         ("kicks", "bassdrum"), ("hihat", "hh"), ("hat", "hh"), ("hats", "hihats"), ("cymbal", "cym"),
+         ("trumpet", "tpt"), ("strings", "str"), ("snare", "sd"), ("snares", "snr"), ("clap", "cp")]
+
+
+@pytest.mark.parametrize("spelled, short", PAIRS)
+def test_spelled_out_abbreviated_and_plural_names_are_synonyms(spelled, short):
+    from traum.vocabulary import synonyms
+
+    assert short in synonyms(spelled) and spelled in synonyms(short)
+    assert categories_in([spelled]) == categories_in([short]) != []
+
+
+def test_siblings_in_a_category_are_not_synonyms():
+    from traum.vocabulary import synonyms, with_synonyms
+
+    assert "trumpet" not in synonyms("sax") and "organ" not in synonyms("piano") and "oh" not in synonyms("hh")
+    assert "rhodes" not in synonyms("piano") and categories_in(["rhodes"]) == categories_in(["piano"])
+    assert {"hh", "hihat", "hats"} <= set(with_synonyms(words("hi-hat")))
+
+
+@pytest.fixture(scope="module")
+def instrument_libraries(tmp_path_factory):
+    """The same files filed under spelled-out and under abbreviated names, indexed names-only."""
+    from tests.helpers import DIRT
+    from traum.catalog import Catalog
+    from traum.pipeline import IndexOptions, run_index
+
+    sources = sorted((DIRT / "jvbass").glob("*.wav"))
+    folders = [("Saxophones", "Sax"), ("Trumpets", "Tpt"), ("Guitars", "Gtr"), ("Vocals", "Vox"),
+               ("Percussion", "Perc"), ("Effects", "FX"), ("Pianos", "Keys"), ("Organs", "Organ"), ("Kicks", "BD"),
+               ("Hi-Hats", "HH")]
+    root = tmp_path_factory.mktemp("instruments")
+    dbs = {}
+    for form in (0, 1):
+        for i, names in enumerate(folders):
+            folder = root / str(form) / names[form]
+            folder.mkdir(parents=True)
+            for j in range(2):
+                (folder / f"{names[form]} {j + 1}.wav").write_bytes(sources[(2 * i + j) % len(sources)].read_bytes())
+        dbs[form] = root / f"{form}.db"
+        with Catalog(dbs[form]) as catalog:
+            run_index([root / str(form)], catalog, IndexOptions(model="none/none", cache=False, analyse=False))
+    return dbs
+
+
+@pytest.mark.parametrize("query, spelled, short", [
+    ("saxophone", "Saxophones", "Sax"), ("sax", "Saxophones", "Sax"), ("guitar", "Guitars", "Gtr"),
+    ("gtr", "Guitars", "Gtr"), ("vocal", "Vocals", "Vox"), ("vox", "Vocals", "Vox"),
+    ("percussion", "Percussion", "Perc"), ("perc", "Percussion", "Perc"), ("effects", "Effects", "FX"),
+    ("sfx", "Effects", "FX"), ("piano", "Pianos", "Keys"), ("pno", "Pianos", "Keys"), ("kick", "Kicks", "BD"),
+    ("bd", "Kicks", "BD"), ("hi-hat", "Hi-Hats", "HH"), ("hh", "Hi-Hats", "HH"), ("trumpet", "Trumpets", "Tpt")])
+def test_names_only_search_reads_either_spelling(instrument_libraries, query, spelled, short):
+    from traum.catalog import Catalog
+    from traum.search import SearchEngine
+
+    for form, folder in ((0, spelled), (1, short)):
+        with Catalog(instrument_libraries[form], readonly=True) as catalog:
+            hits = SearchEngine(catalog).search(query, k=2).hits
+        assert [h.path.split("/")[-2] for h in hits] == [folder, folder], (query, form)

@@ -10,19 +10,22 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from traum.catalog import Catalog
 from traum.embedding.base import EmbeddingModel
 from traum.errors import ModelUnavailable, TraumError
-from traum.pipeline import IndexOptions, IndexReport, Progress, run_index
 from traum.search import SearchResult
 from traum.settings import configured, default_model, resolve_db
+
+if TYPE_CHECKING:  # the indexing pipeline's imports are not a search's to pay
+    from traum.pipeline import IndexReport, Progress
 
 PathLike = str | os.PathLike[str]
 
@@ -55,6 +58,8 @@ def index(paths: Sequence[PathLike], *, db: PathLike | None = None, model: str |
           batch_size: int | None = None, workers: int | None = None, device: str = "auto",
           precision: str = "auto", progress: Progress | None = None, analyse: bool = True) -> IndexReport:
     """Catalog and embed every audio file under ``paths``; safe to rerun and to interrupt."""
+    from traum.pipeline import IndexOptions, run_index
+
     check_hardware(device, precision)
     options = IndexOptions(model=model or configured("model"), device=device, precision=precision,
                            batch_size=batch_size, workers=workers, analyse=analyse)
@@ -65,11 +70,45 @@ def index(paths: Sequence[PathLike], *, db: PathLike | None = None, model: str |
 
 
 def search(text: str, *, db: PathLike | None = None, k: int = 10, model: str | None = None,
-           **filters: Any) -> SearchResult:
+           names_only: bool = False, warm: bool = False, **filters: Any) -> SearchResult:
     """Hybrid search: CLAP text embedding + names + facts. ``filters``: bpm="120-128", key="Am",
-    category="kick", min_duration/max_duration (s), loop=True/False, half_double, compatible_keys."""
-    with _engine(db, model) as engine:
-        return engine.search(text, k=k, **filters)
+    category="kick", min_duration/max_duration (s), loop=True/False, half_double, compatible_keys.
+
+    ``names_only`` loads no model (nor torch). ``warm`` takes query vectors from the background text
+    tower (:mod:`traum.search.warm`, started when none runs) instead of loading the model here: for
+    short-lived processes such as the CLI. ``SearchResult.timings`` tells where the time went."""
+    started = time.perf_counter()
+    with Catalog(resolve_db(db), readonly=True) as catalog:
+        opened = time.perf_counter()
+        loaded, notice = (None, None) if names_only else _text_model(model or catalog_model_name(catalog), warm)
+        try:
+            ready = time.perf_counter()
+            from traum.search import SearchEngine
+
+            result = SearchEngine(catalog, loaded, notice=notice).search(text, k=k, **filters)
+        finally:
+            close = getattr(loaded, "close", None)
+            if close is not None:
+                close()
+    result.timings = {"catalog open": opened - started, "model": ready - opened, **result.timings}
+    return result
+
+
+def _text_model(name: str, warm: bool) -> tuple[EmbeddingModel | None, str | None]:
+    """The model for query vectors: none (with the reason) when it cannot be loaded — found out without
+    importing torch when it is surely missing —, else the warm tower's or this process's."""
+    from traum.search import warm as tower
+
+    try:
+        on_disk = tower.probe_model(name)
+    except ModelUnavailable as err:
+        return None, f"{err}. Matching file and folder names instead."
+    if warm and on_disk:
+        try:
+            return tower.connect(name), None
+        except tower.WarmUnavailable as err:
+            logging.getLogger(__name__).info("loading the model in this process: %s", err)
+    return _try_model(name)
 
 
 def similar(target: str, *, db: PathLike | None = None, k: int = 10, model: str | None = None) -> SearchResult:
@@ -89,7 +128,7 @@ def duplicates(*, db: PathLike | None = None, threshold: float | None = None) ->
 
 
 @contextmanager
-def _engine(db: PathLike | None, model: str | None):
+def _engine(db: PathLike | None, model: str | None) -> Iterator[Any]:
     from traum.search import SearchEngine
 
     with Catalog(resolve_db(db), readonly=True) as catalog:

@@ -52,6 +52,8 @@ SETTINGS: tuple[Setting, ...] = (
             "longest audio accepted, in seconds; longer files are skipped"),
     Setting("text_cache_items", "TRAUM_TEXT_CACHE_ITEMS", "int", 100000,
             "how many query text vectors the search keeps in memory"),
+    Setting("text_tower_idle_s", "TRAUM_TEXT_TOWER_IDLE_S", "int", 600,
+            "seconds the background text tower for `traum search` stays up unused; 0: no background process"),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 

@@ -14,30 +14,34 @@ from itertools import pairwise
 #: Producer taxonomy → words and shorthand that mean it. Whole-word matches; words of 4+ letters
 #: also match inside compounds ("clubkick", "linnhats", "padlong").
 CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
-    "kick": ("kick", "kicks", "kik", "kck", "bd", "bassdrum", "bassdm", "bdrum", "kickdrum"),
-    "snare": ("snare", "snares", "snr", "sn", "sd"),
-    "clap": ("clap", "claps", "cp", "handclap", "clp"),
-    "hihat": ("hihat", "hihats", "hat", "hats", "hh", "oh", "ch", "hc", "openhat", "closedhat"),
-    "cymbal": ("cymbal", "cymbals", "ride", "crash", "cr", "cy", "splash", "china"),
+    "kick": ("kick", "kicks", "kik", "kck", "bd", "bds", "bassdrum", "bassdrums", "bassdm", "bdrum", "kickdrum",
+             "kickdrums"),
+    "snare": ("snare", "snares", "snr", "snrs", "sn", "sd", "sds"),
+    "clap": ("clap", "claps", "cp", "handclap", "handclaps", "clp"),
+    "hihat": ("hihat", "hihats", "hat", "hats", "hh", "hhs", "oh", "ch", "hc", "openhat", "closedhat"),
+    "cymbal": ("cymbal", "cymbals", "cym", "cyms", "ride", "rides", "crash", "crashes", "cr", "cy", "splash",
+               "china"),
     "tom": ("tom", "toms", "lt", "mt", "ht", "floortom"),
-    "percussion": ("perc", "percs", "percussion", "conga", "congas", "bongo", "shaker", "cowbell", "cb", "rim",
-                   "rimshot", "rs", "tamb", "tambourine", "clave", "claves", "stomp", "maracas", "tabla",
-                   "woodblock", "triangle", "snap", "snaps"),
+    "percussion": ("perc", "percs", "percussion", "percussions", "conga", "congas", "bongo", "bongos", "shaker",
+                   "shakers", "cowbell", "cb", "rim", "rimshot", "rimshots", "rs", "tamb", "tambourine", "clave",
+                   "claves", "stomp", "maracas", "tabla", "woodblock", "triangle", "snap", "snaps"),
     "drum-loop": ("break", "breaks", "breakbeat", "amen", "drumloop", "beat", "beats", "groove", "amencutup"),
     "bass": ("bass", "basses", "sub", "subbass", "reese", "moog", "bassline"),
     "synth": ("synth", "synths", "arp", "arpy", "stab", "stabs", "rave", "juno", "pluck", "chord", "chords",
               "saw", "ravemono"),
     "pad": ("pad", "pads", "atmos", "drone", "texture", "padlong"),
     "lead": ("lead", "leads"),
-    "keys": ("piano", "pianos", "keys", "keyboard", "keyboards", "rhodes", "organ", "epiano", "wurli", "ep"),
-    "guitar": ("guitar", "gtr", "guitars", "strum"),
-    "strings": ("string", "strings", "violin", "violins", "cello", "cellos", "viola", "orchestra", "orchestral"),
-    "brass": ("brass", "trumpet", "trumpets", "horn", "horns", "sax", "saxophone", "saxophones", "trombone",
-              "tuba"),
-    "vocal": ("vox", "vocal", "vocals", "voice", "choir", "sing", "acapella", "adlib"),
+    "keys": ("piano", "pianos", "pno", "keys", "keyboard", "keyboards", "kbd", "rhodes", "organ", "organs", "epiano",
+             "wurli", "ep"),
+    "guitar": ("guitar", "gtr", "gtrs", "guitars", "gtar", "strum"),
+    "strings": ("string", "strings", "str", "strs", "violin", "violins", "vln", "cello", "cellos", "viola",
+                "orchestra", "orchestral"),
+    "brass": ("brass", "trumpet", "trumpets", "tpt", "horn", "horns", "sax", "saxes", "saxophone", "saxophones",
+              "trombone", "trombones", "tbn", "tuba"),
+    "vocal": ("vox", "vocal", "vocals", "voc", "vocs", "voice", "voices", "choir", "sing", "acapella", "adlib"),
     "speech": ("speech", "spoken", "talk", "numbers", "word", "words", "speak", "narration", "dialogue"),
-    "fx": ("fx", "sfx", "effect", "effects", "riser", "sweep", "impact", "whoosh", "glitch", "zap", "laser",
-           "downlifter", "uplifter"),
+    "fx": ("fx", "sfx", "efx", "effect", "effects", "riser", "risers", "sweep", "sweeps", "impact", "impacts",
+           "whoosh", "whooshes", "glitch", "zap", "laser", "downlifter", "uplifter"),
     # Electronic blips apart from foley and risers: producers reach for them as sounds of their own.
     "synth-fx": ("bleep", "bleeps", "blip", "blips", "beep", "beeps", "synthfx"),
     "field-recording": ("field", "fieldrecording", "birds", "bird", "wind", "rain", "water", "nature", "ambience",
@@ -47,10 +51,49 @@ CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
 }
 CATEGORIES = tuple(CATEGORY_WORDS)
 
+#: Words that name the same thing, spelled out, abbreviated or plural: each finds the others as surely
+#: as itself (a query "saxophone" and a folder "sax"), while another word of the category only hints
+#: (a trumpet is brass, not a saxophone). Every word here is also in CATEGORY_WORDS.
+SYNONYMS: tuple[frozenset[str], ...] = tuple(frozenset(group) for group in (
+    ("kick", "kicks", "kik", "kck", "bd", "bds", "bassdrum", "bassdrums", "bassdm", "bdrum", "kickdrum",
+     "kickdrums"),
+    ("snare", "snares", "snr", "snrs", "sn", "sd", "sds"),
+    ("clap", "claps", "cp", "clp", "handclap", "handclaps"),
+    ("hihat", "hihats", "hat", "hats", "hh", "hhs"),
+    ("cymbal", "cymbals", "cym", "cyms", "cy"),
+    ("tom", "toms"),
+    ("percussion", "percussions", "perc", "percs"),
+    ("rimshot", "rimshots", "rim", "rs"),
+    ("shaker", "shakers"), ("conga", "congas"), ("bongo", "bongos"), ("clave", "claves"),
+    ("tambourine", "tamb"), ("ride", "rides"), ("crash", "crashes"),
+    # Pianos are filed under "Keys"; an electric piano is keys too, but not a piano to whoever asks for one.
+    ("piano", "pianos", "pno", "keys", "keyboard", "keyboards", "kbd"),
+    ("rhodes", "epiano", "ep"),
+    ("organ", "organs"),
+    ("guitar", "guitars", "gtr", "gtrs", "gtar"),
+    ("string", "strings", "str", "strs"),
+    ("violin", "violins", "vln"), ("cello", "cellos"),
+    ("saxophone", "saxophones", "sax", "saxes"),
+    ("trumpet", "trumpets", "tpt"), ("trombone", "trombones", "tbn"), ("horn", "horns"),
+    ("vocal", "vocals", "vox", "voc", "vocs"),
+    ("voice", "voices"),
+    ("effect", "effects", "fx", "sfx", "efx"),
+    ("riser", "risers"), ("sweep", "sweeps"), ("impact", "impacts"), ("whoosh", "whooshes"),
+    ("synth", "synths"), ("pad", "pads"), ("lead", "leads"), ("stab", "stabs"), ("chord", "chords"),
+    ("break", "breaks", "breakbeat"),
+    ("bass", "basses"),
+    ("bleep", "bleeps"), ("blip", "blips"), ("beep", "beeps"),
+    ("bird", "birds"), ("noise", "noises"),
+))
+_SYNONYMS_OF = {word: group for group in SYNONYMS for word in group}
+
 #: Phrases of two words that mean one category ("drum loop", "hi hat", "bass drum").
 _PHRASES = {("drum", "loop"): "drum-loop", ("drum", "break"): "drum-loop", ("hi", "hat"): "hihat",
             ("bass", "drum"): "kick", ("open", "hat"): "hihat", ("closed", "hat"): "hihat",
             ("field", "recording"): "field-recording", ("sound", "effect"): "fx", ("synth", "fx"): "synth-fx"}
+# Plurals of the second word ("hi hats", "drum loops", "sound effects") name the same.
+_PHRASES |= {(first, second + "s"): category for (first, second), category in _PHRASES.items()
+             if not second.endswith(("s", "x"))}
 
 _WORD_TO_CATEGORY = {w: c for c, words in CATEGORY_WORDS.items() for w in words}
 _LONG_WORDS = sorted((w for w in _WORD_TO_CATEGORY if len(w) >= 4), key=len, reverse=True)
@@ -105,6 +148,22 @@ def _matches(tokens: list[str]) -> list[tuple[str, bool]]:
         if category not in [c for c, _ in found]:
             found.append((category, is_whole))
     return found
+
+
+def synonyms(word: str) -> frozenset[str]:
+    """``word`` and the words that name the same thing ("sax" → sax, saxes, saxophone, saxophones); a
+    two-word name is looked up joined ("hi hat" → hihat, hh, hat …)."""
+    return _SYNONYMS_OF.get(word, frozenset((word,)))
+
+
+def with_synonyms(tokens: Iterable[str]) -> list[str]:
+    """``tokens`` followed by every synonym of each and of each two-word phrase, without repeats."""
+    tokens = list(tokens)
+    joined = ["".join(pair) for pair in pairwise(tokens) if _PHRASES.get(pair)]
+    found = dict.fromkeys(tokens)
+    for token in tokens + joined:
+        found.update(dict.fromkeys(sorted(synonyms(token))))
+    return list(found)
 
 
 def phrase_category(first: str, second: str) -> str | None:

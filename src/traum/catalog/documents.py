@@ -15,8 +15,9 @@ from traum.catalog.paths import display
 
 #: Bump when :func:`path_document` changes: catalogs rebuild their documents on the next open.
 #: 2: the same accent-folding word splitter as queries (traum.vocabulary.words); 3: spelled-out
-#: instrument names (saxophone, keyboard, violins) carry their category token.
-DOCUMENT_VERSION = 3
+#: instrument names (saxophone, keyboard, violins) carry their category token; 4: more abbreviations and
+#: plurals (pno, kbd, tpt, saxes, cyms …) in traum.vocabulary.
+DOCUMENT_VERSION = 4
 
 #: An analysed category joins the search words only when this sure: a guess from acoustics alone
 #: (a speech snippet heard as a snare) must not match like a folder named "sn".

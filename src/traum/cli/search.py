@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from enum import StrEnum
 from typing import Annotated, Optional
 
@@ -41,20 +42,39 @@ def search(
                                                       show_default=False)] = None,
     max_lufs: Annotated[Optional[float], typer.Option("--max-lufs", help="Integrated loudness ceiling, LUFS.",
                                                       show_default=False)] = None,
+    names_only: Annotated[bool, typer.Option("--names-only", help="Match file and folder names only: no model "
+                                                                  "is loaded, so it answers at once.")] = False,
     explain: Annotated[bool, typer.Option("--explain",
-                                          help="Show how the query was read and why results rank.")] = False,
+                                          help="Show how the query was read, why results rank and where the "
+                                                "time went.")] = False,
     json: Json = False,
 ) -> None:
     """Find samples by describing them, filtered by tempo, key, category and length."""
     from traum import api
+
+    imported = time.perf_counter()
 
     # Passed only when given, so an engine without loudness facts still serves every other search.
     extra = {name: value for name, value in (("quality_ok", None if quality is None else quality == Quality.ok),
                                              ("min_lufs", min_lufs), ("max_lufs", max_lufs)) if value is not None}
     result = api.search(text, db=db, k=k, model=model, bpm=bpm, key=key, category=category,
                         min_duration=min_duration, max_duration=max_duration, loop=loop, half_double=half_double,
-                        compatible_keys=compatible, **extra)
+                        compatible_keys=compatible, names_only=names_only, warm=True, **extra)
+    result.timings = {"start-up and imports": _since_start(imported), **result.timings}
     _show(result, json=json, explain=explain)
+
+
+def _since_start(moment: float) -> float:
+    """Seconds from the process start to ``moment`` (a perf_counter reading)."""
+    import os
+
+    try:  # Linux: the process start time, in clock ticks since boot
+        with open("/proc/self/stat") as stat, open("/proc/uptime") as uptime:
+            ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+            before = float(uptime.read().split()[0]) - ticks / os.sysconf("SC_CLK_TCK")
+        return max(0.0, before - (time.perf_counter() - moment))
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def similar(
@@ -81,6 +101,10 @@ def _show(result, *, json: bool, explain: bool = False) -> None:
         info = result.explain()
         out.print(safe(f"read as: text {info['semantic_text']!r}; " + ("; ".join(info["notes"]) or "no facts") +
                        f"; mode {info['mode']}, weights {info['weights']}"), highlight=False)
+        if info.get("timings_ms"):
+            steps = ", ".join(f"{step} {ms:.0f} ms" + (f" ({info['text_vector']})" if step == "text vector" else "")
+                              for step, ms in info["timings_ms"].items())
+            out.print(safe(f"time: {steps}"), highlight=False)
     show_hits(result.hits, explain=explain)
 
 

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
@@ -30,7 +31,7 @@ from traum.embedding.base import EmbeddingModel
 from traum.search.lexical import name_match, name_parts, query_terms
 from traum.search.query import Query, parse_query
 from traum.search.vector_index import EXACT_LIMIT, VectorIndex
-from traum.vocabulary import categories_in, category_from_path, category_token, words
+from traum.vocabulary import categories_in, category_from_path, category_token, with_synonyms, words
 
 if TYPE_CHECKING:
     from traum.search.text_cache import TextEmbeddingCache
@@ -85,10 +86,17 @@ class SearchResult:
     query: Query | None = None
     #: Candidates ranked before the cut to ``k`` (for "n of total" and paging).
     total: int | None = None
+    #: Seconds per step ("catalog open", "model", "text vector", "ranking"), for --explain.
+    timings: dict[str, float] = field(default_factory=dict)
+    #: Where the query's text vector came from: "cached", "warm", "cold" (this search started the
+    #: background text tower), "in-process" (the model loaded here); None without one.
+    text_vector: str | None = None
 
     def explain(self) -> dict[str, Any]:
         q = self.query
         return {"mode": self.mode, "semantic_text": q.text if q else None, "notes": q.notes if q else [],
+                "timings_ms": {step: round(seconds * 1e3, 1) for step, seconds in self.timings.items()},
+                "text_vector": self.text_vector,
                 "filters": q.facts() if q else {},
                 "weights": WEIGHTS_MODEL if self.mode == "hybrid" else WEIGHTS_NAMES,
                 "semantic_scale": {"floor": SEMANTIC_FLOOR, "ceil": SEMANTIC_CEIL},
@@ -213,17 +221,30 @@ class SearchEngine:
     # -- text search ----------------------------------------------------------------------------------
 
     def search(self, text: str, *, k: int = 10, collection: str | None = None, **filters: Any) -> SearchResult:
+        started = time.perf_counter()
         query = parse_query(text, **filters)
         allowed = self._allowed(query, collection)
         notice = self.notice
         semantic: Nearest = {}
+        vector, source, embedded = None, None, 0.0
         if self.model is not None and self._texts is not None and query.text.strip():
-            semantic, notice = self._semantic(query.text, allowed, k, notice)
+            vector, source, embedded = self._text_vector(query.text)
+            semantic, notice = self._semantic(vector, allowed, k, notice)
         lexical = self._lexical(query, allowed)
         category = query.category or (query.text_categories[0] if query.text_categories else None)
         hits, total = self._rank(query, semantic, lexical, category, allowed, k)
         mode = "hybrid" if self.model is not None else "names"
-        return SearchResult(hits, mode, notice, query, total)
+        timings = {"text vector": embedded, "ranking": time.perf_counter() - started - embedded}
+        return SearchResult(hits, mode, notice, query, total, timings if vector is not None else
+                            {"ranking": timings["ranking"]}, source)
+
+    def _text_vector(self, text: str) -> tuple[np.ndarray, str, float]:
+        """The query's vector, where it came from and the seconds it took."""
+        assert self.model is not None and self._texts is not None
+        started = time.perf_counter()
+        vector = self._texts.embed(text)
+        source = "cached" if self._texts.last_hit else str(getattr(self.model, "source", "in-process"))
+        return vector, source, time.perf_counter() - started
 
     def _allowed(self, q: Query, collection: str | None = None) -> set[str] | None:
         filters = replace(q.stem_filter(), collection=collection)
@@ -234,10 +255,9 @@ class SearchEngine:
         stems = {s["id"]: s for s in self.catalog.stems(ids)}
         return [_hit(rank, stems[i], 0.0, {}) for rank, i in enumerate((i for i in ids if i in stems), first_rank)]
 
-    def _semantic(self, text: str, allowed: set[str] | None, k: int, notice: str | None
+    def _semantic(self, vector: np.ndarray, allowed: set[str] | None, k: int, notice: str | None
                   ) -> tuple[Nearest, str | None]:
-        assert self.model is not None and self._texts is not None
-        vector = self._texts.embed(text)
+        assert self.model is not None
         self.vector_index()
         space = self._stems_of_model(self.model.model_id)
         if space is not None:
@@ -273,7 +293,8 @@ class SearchEngine:
         tokens = words(q.text)
         if not tokens:
             return {}
-        terms = list(dict.fromkeys(tokens + [category_token(c) for c in categories_in(tokens)]))
+        # Synonyms as words of their own: "saxophone" finds a folder "sax" before the rest of the brass.
+        terms = list(dict.fromkeys(with_synonyms(tokens) + [category_token(c) for c in categories_in(tokens)]))
         match = " OR ".join(f'"{t}"' for t in terms)
         if len(tokens[-1]) >= 3:
             match += f' OR "{tokens[-1]}"*'  # as-you-type: the last word may be unfinished

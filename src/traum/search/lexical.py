@@ -5,8 +5,9 @@ BM25 (FTS5) finds the candidates, but its scores have no fixed top: the best of 
 after normalising by the best, however weak. This measure is the product of two shares a producer
 can check by eye (docs/search.md):
 
-- *coverage*: the share of the query's terms found in the sample's words (a category word counts as
-  found when the name holds that category's shorthand: "kick" finds "bd");
+- *coverage*: the share of the query's terms found in the sample's words — a word or one of its
+  synonyms (:data:`traum.vocabulary.SYNONYMS`: "kick" finds "bd", "saxophone" finds "sax") counts 1,
+  another word of the same category (a "trumpet" for "saxophone") counts :data:`CATEGORY_COVER`;
 - *exactness*: the best share, over the name's parts (its last folders, the file name, each tag),
   of that part's words the query names; numbering ("000", "0001") is not counted against a part.
 
@@ -22,10 +23,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from traum.vocabulary import category_of_word, phrase_category, words
+from traum.vocabulary import category_of_word, phrase_category, synonyms, words
 
 #: The last word of a query this long may be unfinished (as-you-type): a name word it begins counts.
 PREFIX_MIN = 3
+#: How much of a term a name covers when it holds only another word of the term's category.
+CATEGORY_COVER = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,8 @@ class Term:
     category: str | None
     #: The query's last word, which may be the start of a name word.
     prefix: bool = False
+    #: Words that name the same thing ("hi hat": hihat, hh, hats …; "sax": saxophone …).
+    synonyms: frozenset[str] = frozenset()
 
 
 def query_terms(tokens: Sequence[str]) -> list[Term]:
@@ -42,11 +47,11 @@ def query_terms(tokens: Sequence[str]) -> list[Term]:
     i = 0
     while i < len(tokens):
         if i + 1 < len(tokens) and (category := phrase_category(tokens[i], tokens[i + 1])):
-            terms.append(Term((tokens[i], tokens[i + 1]), category))
+            terms.append(Term((tokens[i], tokens[i + 1]), category, synonyms=synonyms(tokens[i] + tokens[i + 1])))
             i += 2
             continue
         last = i == len(tokens) - 1 and len(tokens[i]) >= PREFIX_MIN
-        terms.append(Term((tokens[i],), category_of_word(tokens[i]), last))
+        terms.append(Term((tokens[i],), category_of_word(tokens[i]), last, synonyms(tokens[i])))
         i += 1
     return terms
 
@@ -70,10 +75,12 @@ def name_match(terms: Sequence[Term], parts: Sequence[Sequence[str]]) -> float:
     return covered / len(terms) * (1 + exactness) / 2
 
 
-def _covers(term: Term, present: set[str], categories: set[str]) -> bool:
-    if all(w in present for w in term.words) or (term.category is not None and term.category in categories):
-        return True
-    return term.prefix and any(w.startswith(term.words[0]) for w in present)
+def _covers(term: Term, present: set[str], categories: set[str]) -> float:
+    if all(w in present for w in term.words) or term.synonyms & present:
+        return 1.0
+    if term.prefix and any(w.startswith(term.words[0]) for w in present):
+        return 1.0
+    return CATEGORY_COVER if term.category is not None and term.category in categories else 0.0
 
 
 def _categories(part: Sequence[str]) -> set[str]:
@@ -83,7 +90,7 @@ def _categories(part: Sequence[str]) -> set[str]:
 
 
 def _exactness(terms: Sequence[Term], part: Sequence[str]) -> float:
-    named_words = {w for t in terms for w in t.words}
+    named_words = {w for t in terms for w in (*t.words, *t.synonyms)}
     named_categories = {t.category for t in terms if t.category}
     prefixes = [t.words[0] for t in terms if t.prefix]
     counted = named = 0

@@ -38,6 +38,8 @@ class TextEmbeddingCache:
         self._memory: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self._disk: sqlite3.Connection | None = None
+        #: Whether the last :meth:`embed` was answered from memory or disk (no text tower ran).
+        self.last_hit = False
         if path is not None:
             try:
                 self._disk = connect(path)
@@ -51,8 +53,10 @@ class TextEmbeddingCache:
         with self._lock:
             if text in self._memory:
                 self._memory.move_to_end(text)
+                self.last_hit = True
                 return self._memory[text]
             vector = self._from_disk(text)
+        self.last_hit = vector is not None
         if vector is None:
             vector = np.asarray(self.model.embed_text([text])[0], dtype=np.float32)
         self._to_disk(text, vector)  # also on a disk hit: rewriting the row marks it recently used

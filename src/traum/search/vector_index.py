@@ -195,8 +195,6 @@ class VectorIndex:
     # -- persistence ---------------------------------------------------------------------------------
 
     def save(self, path: str | Path) -> None:
-        faiss = _faiss()
-
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         live = np.array(sorted(self._rows.values()), dtype=np.int64)
@@ -205,12 +203,11 @@ class VectorIndex:
                                                    "nprobe": self.nprobe, "rows": live.tolist(),
                                                    "ids": [self._ids[r] for r in live], "meta": self.meta}))
         if self._faiss is not None:
-            faiss.write_index(self._faiss, str(path / "ivf.faiss"))
+            _faiss().write_index(self._faiss, str(path / "ivf.faiss"))
 
     @classmethod
     def load(cls, path: str | Path) -> VectorIndex:
-        faiss = _faiss()
-
+        # faiss only for an approximate index: importing it costs a new search process ~0.3 s.
         path = Path(path)
         meta = json.loads((path / "ids.json").read_text())
         index = cls(meta["dim"], exact_limit=meta["exact_limit"], nprobe=meta["nprobe"])
@@ -227,6 +224,7 @@ class VectorIndex:
         index._free = [r for r in range(size) if index._ids[r] is None]
         index.meta = meta.get("meta", {})
         if (path / "ivf.faiss").exists():
+            faiss = _faiss()
             index._faiss = faiss.read_index(str(path / "ivf.faiss"))
             index._faiss.nprobe = index.nprobe
             index._faiss.set_direct_map_type(faiss.DirectMap.Hashtable)
