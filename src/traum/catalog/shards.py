@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from traum.catalog.store import Catalog, PathOutcome, StemRecord, _json_default
-from traum.errors import CatalogError, ConfigError
+from traum.errors import ConfigError, NotFound
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -38,6 +38,13 @@ HASHED = "hashed"
 MERGE_BATCH = 256
 
 Vectors = tuple[np.ndarray, list[tuple[float, np.ndarray]]]
+
+
+def require_pyarrow() -> None:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError as err:
+        raise ConfigError("shards need pyarrow: install traum[ray] (pip install 'traum[ray]')") from err
 
 
 def schema() -> pa.Schema:
@@ -127,13 +134,14 @@ def filesystem(directory: str) -> tuple[pafs.FileSystem, str]:
     import pyarrow.fs as pafs
 
     try:
-        return pafs.FileSystem.from_uri(directory if "://" in directory else os.path.abspath(directory))
+        fs, path = pafs.FileSystem.from_uri(directory if "://" in directory else os.path.abspath(directory))
+        return fs, str(path)
     except Exception as native_error:  # noqa: BLE001 - an unknown scheme: fsspec may know it
         try:
             import fsspec
 
             fs, path = fsspec.core.url_to_fs(directory)
-        except Exception as err:  # noqa: BLE001 - one line for the user, both reasons in it
+        except Exception as err:
             raise ConfigError(f"cannot open the shard folder {directory}: {native_error}; {err}") from err
         return pafs.PyFileSystem(pafs.FSSpecHandler(fs)), path
 
@@ -216,7 +224,7 @@ def merge(catalog: Catalog, directory: str) -> MergeReport:
     report = MergeReport()
     fs, names = shard_files(directory)
     if not names:
-        raise CatalogError(f"no shards (*.parquet) under {directory}")
+        raise NotFound(f"no shards (*.parquet) under {directory}; pass the folder given to `traum index --shards`")
     tables = []
     for name in names:
         table = read_shard(fs, name)
@@ -248,9 +256,10 @@ def _merge_batch(catalog: Catalog, rows: list[ShardRow], failed: dict[str, PathO
     outcomes: list[PathOutcome] = []
     for row in rows:
         outcome = row.outcome
-        if outcome.status == "indexed" and outcome.file_hash and catalog.stem_embedded_with(outcome.file_hash) is False \
-                and row.stem is None and outcome.file_hash in failed:
-            outcome = replace(failed[outcome.file_hash], path=outcome.path, file_size=outcome.file_size,
+        digest = outcome.file_hash
+        if outcome.status == "indexed" and row.stem is None and digest in failed \
+                and catalog.stem_embedded_with(digest) is False:
+            outcome = replace(failed[digest], path=outcome.path, file_size=outcome.file_size,
                               mtime_ns=outcome.mtime_ns)
         wrote = False
         if row.vectors is not None and row.model_id and outcome.file_hash \

@@ -15,6 +15,7 @@ from typing import Any
 import typer
 
 from traum.cli.analyze import analyze
+from traum.cli.catalog import catalog
 from traum.cli.duplicates import duplicates
 from traum.cli.embed import embed
 from traum.cli.export import export
@@ -27,6 +28,7 @@ app = typer.Typer(name="traum", no_args_is_help=True, add_completion=False, pret
                   help="Find sounds in your own sample library by description, by example and by musical facts.")
 for command in (index, search, similar, analyze, duplicates, embed, status, export, serve):
     app.command()(command)
+app.add_typer(catalog)
 
 log = logging.getLogger("traum")
 

@@ -21,10 +21,11 @@ from the shards already written).
 from __future__ import annotations
 
 import logging
-import os
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -46,8 +47,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Ray retries a task whose worker died (a killed process, a lost node) this often.
-MAX_TASK_RETRIES = 3
+# Retries: Ray Data runs its tasks with max_retries=-1 (a task whose worker died, by a kill or a lost
+# node, runs again) and its actors with max_restarts=-1, max_task_retries=-1 (a dead actor is replaced
+# and its batch redone); passing them again is deprecated since Ray 2.60. A file's own error never
+# reaches Ray: it is that file's row (failed, as locally).
 #: Files per CPU task: small enough to spread a few files over all workers, large enough to amortise a task.
 FILES_PER_TASK = 4
 #: Files per embedding call of an actor, by where it runs (the model batches their windows itself).
@@ -61,7 +64,7 @@ INSTALL_HINT = "the ray executor needs Ray: install traum[ray] (pip install 'tra
 def import_ray() -> Any:
     try:
         import ray
-        import ray.data  # noqa: F401 - the extra's other half: fail here, not in the middle of a run
+        import ray.data
     except ImportError as err:
         raise ConfigError(INSTALL_HINT) from err
     return ray
@@ -75,7 +78,7 @@ def connect(address: str | None, num_cpus: int | None, resources: ExitStack) -> 
         try:
             ray.init(address=address, num_cpus=num_cpus if address is None else None, include_dashboard=False,
                      log_to_driver=False, logging_level=logging.WARNING)
-        except Exception as err:  # noqa: BLE001 - whatever Ray raises, the user gets one line
+        except Exception as err:
             where = f"at {address}" if address else "on this machine"
             raise ConfigError(f"cannot start or reach Ray {where}: {err}") from err
         resources.callback(ray.shutdown)
@@ -118,14 +121,15 @@ class RayIndexJob(IndexJob):
 
     # -- pass 1: hashes ------------------------------------------------------------------------------
 
-    def _settle_hashes(self, ray: Any, tasks: list[Task], claims: Claims, sink: _Sink) -> list[tuple[PathOutcome, bool]]:
+    def _settle_hashes(self, ray: Any, tasks: list[Task], claims: Claims,
+                       sink: _Sink) -> list[tuple[PathOutcome, bool]]:
         """As :class:`~traum.pipeline.prepare.Preparer` does per file: link known content, park a second
         file of content in flight, send only new content on."""
         if not tasks:
             return []
         wanted = self.model.model_id if self.model is not None else None
         hashed = _dataset(ray, shards.to_table([_task_row(t) for t in tasks])).map_batches(
-            hash_files, batch_size=FILES_PER_TASK, batch_format="pyarrow", max_retries=MAX_TASK_RETRIES)
+            hash_files, batch_size=FILES_PER_TASK, batch_format="pyarrow")
         todo = []
         for table in hashed.iter_batches(batch_size=None, batch_format="pyarrow"):
             for row in shards.read_rows(table):
@@ -157,7 +161,7 @@ class RayIndexJob(IndexJob):
         table = table.append_column("new_stem", pa.array([new for _, new in todo], pa.bool_()))
         dataset = _dataset(ray, table).map_batches(
             decode_files, fn_kwargs={"window": window, "analyse": self.options.analyse},
-            batch_size=FILES_PER_TASK, batch_format="pyarrow", max_retries=MAX_TASK_RETRIES)
+            batch_size=FILES_PER_TASK, batch_format="pyarrow")
         if model is not None:
             gpus = int(ray.cluster_resources().get("GPU", 0)) if self.options.device != "cpu" else 0
             cpus = int(ray.cluster_resources().get("CPU", 1))
@@ -171,7 +175,7 @@ class RayIndexJob(IndexJob):
                 batch_format="pyarrow", num_gpus=1 if gpus else 0, num_cpus=1)
         if self.options.shards:
             dataset = dataset.map_batches(write_rows, fn_kwargs={"directory": self.options.shards},
-                                          batch_size=None, batch_format="pyarrow", max_retries=MAX_TASK_RETRIES)
+                                          batch_size=None, batch_format="pyarrow")
         return dataset
 
 
@@ -260,11 +264,11 @@ class _ShardSink(_Sink):
 
     def accept(self, result: Prepared | Waiting | PathOutcome) -> None:
         if isinstance(result, Prepared):
-            self.writer._count(result.outcome, linked=False)  # noqa: SLF001 - the local job's counting
+            self.writer._count(result.outcome, linked=False)
             return
         outcome = result.outcome if isinstance(result, Waiting) else result
         self.rows.append(shards.to_row(outcome))
-        self.writer._count(outcome)  # noqa: SLF001
+        self.writer._count(outcome)
 
     def end_of_hashing(self) -> None:
         if self.rows:
@@ -282,11 +286,11 @@ def hash_files(table: pa.Table) -> pa.Table:
     out = []
     for row in shards.read_rows(table):
         o = row.outcome
-        base = {"path": o.path, "file_size": o.file_size, "mtime_ns": o.mtime_ns}
+        base: dict[str, Any] = {"path": o.path, "file_size": o.file_size, "mtime_ns": o.mtime_ns}
         try:
             if o.file_size == 0:
                 raise undecodable(o.path, "empty file")  # every empty file has the same hash
-            digest = o.file_hash or with_retry(lambda p=o.path: content_hash(p), o.path)
+            digest = o.file_hash or with_retry(partial(content_hash, o.path), o.path)
             out.append(shards.to_row(PathOutcome(status=shards.HASHED, file_hash=digest, **base)))
         except Exception as err:  # noqa: BLE001 - one bad file never stops a run
             out.append(shards.to_row(failure(err, base)))
@@ -321,12 +325,11 @@ def decode_files(table: pa.Table, window: dict[str, Any] | None, analyse: bool) 
     new_stem = table.column("new_stem").to_pylist()
     for row, wants_stem in zip(shards.read_rows(table), new_stem, strict=True):
         o = row.outcome
-        base = {"path": o.path, "file_size": o.file_size, "mtime_ns": o.mtime_ns, "file_hash": o.file_hash}
+        base: dict[str, Any] = {"path": o.path, "file_size": o.file_size, "mtime_ns": o.mtime_ns,
+                                "file_hash": o.file_hash}
         try:
-            import time
-
             started = time.perf_counter()
-            source = with_retry(lambda p=o.path: decode_source(p, cutter), o.path)
+            source = with_retry(partial(decode_source, o.path, cutter), o.path)
             stem = None
             if wants_stem:
                 facts = _facts(o.path, source, analyse)
@@ -394,8 +397,8 @@ class Embedder:
             items.append(Prepared(row.outcome, row.stem, cast(str, row.outcome.file_hash),
                                   [o for o, _ in windows], features))
         prepared = [i for i in items if isinstance(i, Prepared)]
-        vectors = self.writer._embed(model, prepared) if prepared else {}  # noqa: SLF001 - reused, not copied
-        self.writer._add_zero_shot_categories(model, prepared, vectors)  # noqa: SLF001
+        vectors = self.writer._embed(model, prepared) if prepared else {}
+        self.writer._add_zero_shot_categories(model, prepared, vectors)
         return shards.to_table([
             shards.to_row(i.outcome, i.stem, vectors[i.stem_id], model.name, model.model_id)
             if isinstance(i, Prepared) else shards.to_row(i) for i in items])
