@@ -170,3 +170,17 @@ def test_shards_merged_twice_give_the_local_catalog(ray_cluster, shared_library,
         assert_same_catalog(local_catalog, merged)
     rerun = index(shared_library, tmp_path / "plan.db", tiny_model, executor="ray", shards=str(shards))
     assert rerun.unchanged == rerun.files_seen
+
+
+def test_without_ray_the_executor_is_one_line_and_the_cli_never_imports_it(library, db):
+    script = ("import sys; sys.modules['ray'] = None\n"  # as if traum[ray] were not installed
+              "from traum.cli.main import main\n"
+              f"main(['index', {str(library)!r}, '--db', {str(db)!r}, '--executor', 'ray'])")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: the ray executor needs Ray: install traum[ray] (pip install 'traum[ray]')"]
+    lazy = subprocess.run([sys.executable, "-c", "import sys; from traum.cli.main import app; "
+                           "print(sorted(m for m in ('ray', 'pyarrow') if m in sys.modules))"],
+                          capture_output=True, text=True)
+    assert lazy.stdout.strip() == "[]"
