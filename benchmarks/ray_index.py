@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import build_library, full_size_model, log, table  # noqa: E402
+from common import build_library, full_size_model, log, table
 
 #: Ray must not be more than this many times slower than the local executor on 2 cores.
 TARGET_RATIO = 1.5
@@ -88,7 +88,8 @@ def print_comparison(result: dict) -> None:
     rows = [["files/s", local["files_per_second"], ray["files_per_second"]],
             ["elapsed s", local["elapsed"], ray["elapsed"]],
             ["Ray start s (once per cluster)", 0.0, ray["startup"]],
-            ["indexed / embedded", f"{local['indexed']} / {local['embedded']}", f"{ray['indexed']} / {ray['embedded']}"],
+            ["indexed / embedded", f"{local['indexed']} / {local['embedded']}",
+             f"{ray['indexed']} / {ray['embedded']}"],
             ["driver peak RSS MB", local["peak_rss_mb"], ray["peak_rss_mb"]]]
     print(f"\nIndexing {result['files']} files on {result['cpus']} CPUs, {result['model']} CLAP (random weights), "
           "full analysis, no embedding cache\n")

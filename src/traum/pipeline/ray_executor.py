@@ -85,7 +85,8 @@ def connect(address: str | None, num_cpus: int | None, resources: ExitStack) -> 
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # the CLI draws its own bar
     context.print_on_execution_start = False
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    # Ray Data would warn that its bars are off, and log every execution plan: the user's bar is ours.
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
     return ray
 
 
