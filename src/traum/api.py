@@ -56,13 +56,16 @@ def catalog_model_name(catalog: Catalog) -> str:
 
 def index(paths: Sequence[PathLike], *, db: PathLike | None = None, model: str | None = None,
           batch_size: int | None = None, workers: int | None = None, device: str = "auto",
-          precision: str = "auto", progress: Progress | None = None, analyse: bool = True) -> IndexReport:
-    """Catalog and embed every audio file under ``paths``; safe to rerun and to interrupt."""
+          precision: str = "auto", progress: Progress | None = None, analyse: bool = True,
+          executor: str = "local", address: str | None = None, shards: str | None = None) -> IndexReport:
+    """Catalog and embed every audio file under ``paths``; safe to rerun and to interrupt. ``executor="ray"``
+    runs on Ray (``address``: the cluster); ``shards``: write Parquet shards there instead (docs/scale.md)."""
     from traum.pipeline import IndexOptions, run_index
 
     check_hardware(device, precision)
     options = IndexOptions(model=model or configured("model"), device=device, precision=precision,
-                           batch_size=batch_size, workers=workers, analyse=analyse)
+                           batch_size=batch_size, workers=workers, analyse=analyse, executor=executor,
+                           address=address, shards=shards)
     with Catalog(resolve_db(db)) as catalog:
         if options.model is None:
             options.model = catalog_model_name(catalog)

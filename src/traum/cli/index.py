@@ -22,6 +22,12 @@ def index(
     precision: Annotated[str, typer.Option("--precision", help="auto, fp32, bf16 or fp16.")] = "auto",
     analyse: Annotated[bool, typer.Option("--analyse/--no-analyse", help="Tempo, key, loudness, quality, "
                                           "category from the audio (names only without).")] = True,
+    executor: Annotated[str, typer.Option("--executor", help="local, or ray (needs traum[ray]).")] = "local",
+    address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster: auto or ray://HOST:10001 "
+                                                   "(default: start Ray here).", show_default=False)] = None,
+    shards: Annotated[Optional[str], typer.Option("--shards", help="Ray: write Parquet shards to this folder "
+                                                  "(any fsspec path) for `traum catalog merge`.",
+                                                  show_default=False)] = None,
     json: Json = False,
 ) -> None:
     """Catalog and embed every audio file under PATHS. Safe to interrupt and rerun."""
@@ -33,7 +39,7 @@ def index(
     try:
         report = api.index([str(p) for p in paths], db=db, model=model, batch_size=batch_size, workers=workers,
                            device=device, precision=precision, progress=bar,
-                           analyse=analyse)
+                           analyse=analyse, executor=executor, address=address, shards=shards)
     finally:
         bar.stop()
     if json:

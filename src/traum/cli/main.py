@@ -15,6 +15,7 @@ from typing import Any
 import typer
 
 from traum.cli.analyze import analyze
+from traum.cli.catalog import catalog
 from traum.cli.collection import collection
 from traum.cli.duplicates import duplicates
 from traum.cli.embed import embed
@@ -29,7 +30,7 @@ app = typer.Typer(name="traum", no_args_is_help=True, add_completion=False, pret
                   help="Find sounds in your own sample library by description, by example and by musical facts.")
 for command in (index, search, similar, analyze, duplicates, embed, status, export, serve):
     app.command()(command)
-for group in (collection, kit):
+for group in (catalog, collection, kit):
     app.add_typer(group)
 
 log = logging.getLogger("traum")

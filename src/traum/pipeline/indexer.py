@@ -24,7 +24,7 @@ from traum.audio.discover import absolute_roots
 from traum.catalog import Catalog
 from traum.catalog.store import PathOutcome
 from traum.embedding.base import EmbeddingModel
-from traum.errors import ModelUnavailable, NotFound
+from traum.errors import ConfigError, ModelUnavailable, NotFound
 from traum.pipeline.dedupe import Claims, Waiting
 from traum.pipeline.plan import MAX_RUN_RETRIES, Task, discover_files, plan_tasks, reembed_tasks
 from traum.pipeline.prepare import AnalysisPool, Prepared, Preparer, Readers, Source, decode_source
@@ -52,12 +52,27 @@ class IndexOptions:
     #: Analysis processes; None: half the decoding threads, so analysis and inference share the cores
     #: instead of fighting over them.
     analysis_workers: int | None = None
+    #: "local" (threads and processes here) or "ray" (:mod:`traum.pipeline.ray_executor`).
+    executor: str = "local"
+    #: Ray only: the cluster ("auto", "ray://HOST:10001"); None starts Ray on this machine.
+    address: str | None = None
+    #: Ray only: write Parquet shards to this folder (any pyarrow/fsspec path) instead of the catalog.
+    shards: str | None = None
 
 
 def run_index(paths: Sequence[str | os.PathLike[str]], catalog: Catalog, options: IndexOptions | None = None,
               progress: Progress | None = None, model: EmbeddingModel | None = None) -> IndexReport:
     """Index ``paths`` into ``catalog``; returns what was done. ``model`` may be passed pre-loaded."""
-    return IndexJob(catalog, options or IndexOptions(), progress or NullProgress(), model).run(paths)
+    options = options or IndexOptions()
+    job = IndexJob
+    if options.executor == "ray":
+        from traum.pipeline.ray_executor import RayIndexJob, import_ray
+
+        import_ray()  # a missing extra is one line before any work
+        job = RayIndexJob
+    elif options.executor != "local" or options.shards or options.address:
+        raise ConfigError(f"executor {options.executor!r}: use local or ray (--address and --shards need ray)")
+    return job(catalog, options, progress or NullProgress(), model).run(paths)
 
 
 class IndexJob:
