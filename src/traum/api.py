@@ -69,6 +69,10 @@ def search(text: str, *, db: PathLike | None = None, k: int = 10, model: str | N
     """Hybrid search: CLAP text embedding + names + facts. ``filters``: bpm="120-128", key="Am",
     category="kick", min_duration/max_duration (s), loop=True/False, half_double, compatible_keys."""
     with _engine(db, model) as engine:
+        if engine.model is not None and text.strip():
+            from traum.embedding.models import check_catalog_model
+
+            check_catalog_model(engine.catalog, engine.model)
         return engine.search(text, k=k, **filters)
 
 

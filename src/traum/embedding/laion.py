@@ -94,7 +94,15 @@ def import_checkpoint(checkpoint: str | Path, out: str | Path, *, fusion: bool |
     text_tokenizer, tokenizer_source = _find_tokenizer(tokenizer, vocab_size=arch.text["vocab_size"])
     extractor = feature_extractor(fused=arch.fused)
     _check_front_end(state, extractor)
-    model = ClapModel(hf_config(arch))
+    try:
+        from transformers.initialization import no_init_weights
+    except ImportError:  # transformers 4
+        from transformers.modeling_utils import no_init_weights  # type: ignore[attr-defined,no-redef]
+
+    # Every weight comes from the checkpoint (checked strictly below), so random initialisation would
+    # only cost time (8 s for HTSAT-base); buffers are still computed.
+    with no_init_weights():
+        model = ClapModel(hf_config(arch))
     _load_strict(model, rename_state_dict(state))
     out.mkdir(parents=True, exist_ok=True)
     model.eval().save_pretrained(out)
@@ -258,6 +266,7 @@ def _find_tokenizer(folder: str | Path | None, *, vocab_size: int) -> tuple[Any,
 
     from traum.embedding.models import KNOWN_MODELS
 
+    found: Any
     if folder is not None:
         path = Path(folder).expanduser()
         try:
@@ -281,7 +290,8 @@ def _find_tokenizer(folder: str | Path | None, *, vocab_size: int) -> tuple[Any,
                               "or any Hugging Face CLAP model folder", reason="no tokenizer")
     if len(found) > vocab_size:
         raise ConfigError(f"the tokenizer from {source} has {len(found)} tokens, the checkpoint's text tower "
-                          f"{vocab_size}: it is not the tokenizer this model was trained with", reason="wrong tokenizer")
+                          f"{vocab_size}: it is not the tokenizer this model was trained with",
+                          reason="wrong tokenizer")
     return found, source
 
 

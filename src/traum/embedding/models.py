@@ -10,9 +10,14 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from traum.errors import ModelNotFound
+from traum.errors import ConfigError, ModelNotFound
 from traum.settings import DEFAULT_MODEL
+
+if TYPE_CHECKING:
+    from traum.catalog.store import Catalog
+    from traum.embedding.base import EmbeddingModel
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +59,8 @@ class ModelEntry:
 
     def to_dict(self) -> dict[str, object]:
         return {"name": self.name, "size_bytes": self.size_bytes, "good_for": self.good_for,
-                "offline": self.offline, "source": self.source, "path": self.path, "default": self.name == DEFAULT_MODEL}
+                "offline": self.offline, "source": self.source, "path": self.path,
+                "default": self.name == DEFAULT_MODEL}
 
 
 def models_dir() -> Path:
@@ -88,8 +94,8 @@ def check_model(model: str) -> None:
     if model in _KNOWN or Path(model).expanduser().is_dir() or model in _cached_clap_models():
         return
     names = ", ".join(e.name + ("" if e.offline else " (download first)") for e in list_models())
-    raise ModelNotFound(f"unknown model {model!r}: use one of {names}, or a folder made by `traum model import`",
-                        reason="unknown model")
+    raise ModelNotFound(f"unknown model {model!r}: use one of {names}; a folder made by `traum model import`; "
+                        "or another Hugging Face CLAP model after `hf download ID`", reason="unknown model")
 
 
 def is_clap_folder(folder: Path) -> bool:
@@ -136,3 +142,18 @@ def _cached_clap_models() -> dict[str, tuple[int, str]]:
                 found[repo.repo_id] = (repo.size_on_disk, str(revision.snapshot_path))
                 break
     return found
+
+
+def check_catalog_model(catalog: Catalog, model: EmbeddingModel) -> None:
+    """Refuse a text search whose model shares no vectors with the catalog: cosines between two CLAP
+    spaces mean nothing, so the results would be noise. A catalog partly embedded with ``model`` is
+    searched as before (its other samples are left out with a notice)."""
+    embedded = catalog.embedding_models()
+    if not embedded or model.model_id in embedded:
+        return
+    stored = catalog.get_meta("model") or {}
+    main = max(embedded, key=lambda m: embedded[m])
+    name = stored.get("name") if stored.get("id") == main else main.split("@")[0]
+    raise ConfigError(f"this catalog was embedded with {name} ({main}), not {model.name}: search it with "
+                      f"--model {name}, or re-index it with --model {model.name} to search with that model",
+                      reason="other model")
