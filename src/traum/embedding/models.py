@@ -119,7 +119,8 @@ def _folder_size(folder: Path) -> int:
 def _describe_folder(folder: Path) -> str:
     config = json.loads((folder / "config.json").read_text())
     audio = config.get("audio_config", {})
-    variant = {96: "HTSAT-tiny", 128: "HTSAT-base"}.get(audio.get("patch_embeds_hidden_size", 96), "HTSAT")
+    width = audio.get("patch_embeds_hidden_size", 96)
+    variant = {96: "HTSAT-tiny", 128: "HTSAT-base"}.get(width, f"HTSAT-{width}")
     return f"local folder, {variant}{', fused' if audio.get('enable_fusion') else ''}"
 
 
