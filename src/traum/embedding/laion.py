@@ -88,9 +88,10 @@ def import_checkpoint(checkpoint: str | Path, out: str | Path, *, fusion: bool |
     state = read_checkpoint(checkpoint)
     arch = detect_architecture(state)
     if fusion is not None and fusion != arch.fused:
-        have, want = ("fused", "unfused") if arch.fused else ("unfused", "fused")
-        raise ConfigError(f"{checkpoint} is a {have} checkpoint, but {'--fusion' if fusion else '--no-fusion'} "
-                          f"asked for {want}: drop the flag", reason="fusion mismatch")
+        have, want = ("a fused", "unfused") if arch.fused else ("an unfused", "fused")
+        flag = "--fusion" if fusion else "--no-fusion"
+        raise ConfigError(f"{checkpoint} is {have} checkpoint, but {flag} asked for {want}: drop the flag",
+                          reason="fusion mismatch")
     text_tokenizer, tokenizer_source = _find_tokenizer(tokenizer, vocab_size=arch.text["vocab_size"])
     extractor = feature_extractor(fused=arch.fused)
     _check_front_end(state, extractor)
