@@ -143,9 +143,9 @@ def test_cli_import_gives_a_folder_traum_uses(laion, tmp_path):
     info = json.loads(traum("model", "import", laion / "tiny-fused.pt", "--out", out, "--tokenizer",
                             laion / "tokenizer", "--json").stdout)
     assert info["audio"] == "HTSAT-tiny" and info["fused"] and info["tokenizer"] == str(laion / "tokenizer")
-    texts = json.loads(traum("embed", "--text", "dusty kick", "--text", "birds", "--model", out, "--json").stdout)
+    texts = json.loads(traum("embed", "--text", TEXTS[0], "--text", TEXTS[3], "--model", out, "--json").stdout)
     expected = np.load(laion / "tiny-fused.npz")["text"]
-    assert row_cosines(np.array([t["embedding"] for t in texts]), expected[[0, 3]]).min() > 0.99
+    assert row_cosines(np.array([t["embedding"] for t in texts]), expected[[0, 3]]).min() >= 0.999
     assert "laion/clap-htsat-unfused" in traum("model", "list").stdout
 
 
