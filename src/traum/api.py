@@ -88,6 +88,11 @@ def search(text: str, *, db: PathLike | None = None, k: int = 10, model: str | N
             ready = time.perf_counter()
             from traum.search import SearchEngine
 
+            if loaded is not None and text.strip():
+                from traum.embedding.models import check_catalog_model
+
+                check_catalog_model(catalog, loaded)
+
             result = SearchEngine(catalog, loaded, notice=notice).search(text, k=k, **filters)
         finally:
             close = getattr(loaded, "close", None)

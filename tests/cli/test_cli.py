@@ -30,7 +30,7 @@ def test_search_json_and_table(indexed):
 
 
 def test_search_without_a_model_matches_names(indexed):
-    result = traum("search", "bd", "--db", indexed, "--model", "nobody/nothing", "--json")
+    result = traum("search", "bd", "--db", indexed, "--model", "laion/larger_clap_general", "--json")
     assert "not available offline" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     hits = json.loads(result.stdout)
     assert len(hits) == 2 and all("/bd/" in h["path"] for h in hits)
@@ -134,14 +134,14 @@ def small_db(tmp_path_factory):
     with pytest.MonkeyPatch.context() as env:
         env.setenv("TRAUM_CACHE_DIR", str(root / "cache"))
         env.setenv("HF_HUB_OFFLINE", "1")
-        traum("index", DIRT / "cp", "--db", root / "d.db", "--model", "x/y")
+        traum("index", DIRT / "cp", "--db", root / "d.db", "--model", "laion/larger_clap_general")
     return root / "d.db"
 
 
 @pytest.mark.parametrize("args, message, code", [
     (["index", "/no/such/folder"], "does not exist", 1),
     (["search", "kick", "--db", "/no/such/catalog.db"], "no catalog", 1),
-    (["embed", "/no/such.wav", "--model", "x/y"], "is not a file", 1),
+    (["embed", "/no/such.wav", "--model", "laion/larger_clap_general"], "is not a file", 1),
     (["embed", str(DIRT / "808/TR808.TXT"), "--model", "{tiny}"], "not audio", 1),
     (["export", "--format", "xml", "--out", "x.xml", "--db", "{db}"], "unknown export format", 1),
     (["index", ".", "--model", "/no/such/model/dir"], "does not exist", 2),

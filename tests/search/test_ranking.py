@@ -106,13 +106,13 @@ def test_hits_show_the_path_that_matched(catalog, tmp_path, library):
     copy_dir.mkdir(exist_ok=True)
     shutil.copy(some, copy_dir / "rimshot_special.wav")
     try:
-        run_index([library], catalog, IndexOptions(model="none/none", cache=False))
+        run_index([library], catalog, IndexOptions(model="laion/larger_clap_general", cache=False))
         hits = SearchEngine(catalog).search("rimshot special", k=3).hits
         assert hits[0].path.endswith("rimshot_special.wav")
         assert hits[0].extra["components"]["lexical"] == 1.0
     finally:
         shutil.rmtree(copy_dir)
-        run_index([library], catalog, IndexOptions(model="none/none", cache=False))
+        run_index([library], catalog, IndexOptions(model="laion/larger_clap_general", cache=False))
 
 
 def test_hits_carry_the_producers_marks_and_quality(catalog):

@@ -22,6 +22,7 @@ from traum.cli.embed import embed
 from traum.cli.export import export
 from traum.cli.index import index
 from traum.cli.kit import kit
+from traum.cli.model import model_app
 from traum.cli.search import search, similar
 from traum.cli.serve import serve
 from traum.cli.status import status
@@ -30,7 +31,7 @@ app = typer.Typer(name="traum", no_args_is_help=True, add_completion=False, pret
                   help="Find sounds in your own sample library by description, by example and by musical facts.")
 for command in (index, search, similar, analyze, duplicates, embed, status, export, serve):
     app.command()(command)
-for group in (catalog, collection, kit):
+for group in (catalog, collection, kit, model_app):
     app.add_typer(group)
 
 log = logging.getLogger("traum")

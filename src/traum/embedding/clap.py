@@ -264,6 +264,9 @@ def check_model_name(model: str) -> None:
     if not Path(model).expanduser().is_dir() and _looks_like_path(model):
         raise ModelNotFound(f"model folder {model} does not exist (give a folder in Hugging Face format "
                             "or a Hub id like laion/clap-htsat-unfused)")
+    from traum.embedding.models import check_model
+
+    check_model(model)
 
 
 def _looks_like_path(model: str) -> bool:
