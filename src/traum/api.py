@@ -123,12 +123,12 @@ def analyze(files: Sequence[PathLike], *, workers: int | None = None) -> list[di
 
 
 def _analyze_one(path: str) -> dict[str, Any]:
-    from traum.analysis import analyse_path
+    from traum.plugins.analysis import analyse_path_with_plugins
 
     if Path(path).is_dir():
         return {"path": path, "error": "is a folder; give audio files, or catalogue a folder with `traum index`"}
     try:
-        facts = analyse_path(path)
+        facts = analyse_path_with_plugins(path)
     except TraumError as err:
         return {"path": path, "error": str(err).removeprefix(path + ": ")}
     except OSError as err:  # missing, unreadable: one bad argument never stops the others

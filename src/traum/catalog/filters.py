@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from traum.catalog.facts import FactCondition
+
 
 @dataclass(frozen=True, slots=True)
 class StemFilter:
@@ -28,6 +30,8 @@ class StemFilter:
     max_lufs: float | None = None
     #: Stem ids starting with this hex prefix (``traum similar 3bd7c0e5``).
     id_prefix: str | None = None
+    #: Conditions on plugin facts (``brightness>=0.3``), all of which must hold.
+    facts: tuple[FactCondition, ...] = ()
 
     @property
     def empty(self) -> bool:

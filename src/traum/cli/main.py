@@ -19,13 +19,14 @@ from traum.cli.duplicates import duplicates
 from traum.cli.embed import embed
 from traum.cli.export import export
 from traum.cli.index import index
+from traum.cli.plugins import plugins
 from traum.cli.search import search, similar
 from traum.cli.serve import serve
 from traum.cli.status import status
 
 app = typer.Typer(name="traum", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Find sounds in your own sample library by description, by example and by musical facts.")
-for command in (index, search, similar, analyze, duplicates, embed, status, export, serve):
+for command in (index, search, similar, analyze, duplicates, embed, status, export, serve, plugins):
     app.command()(command)
 
 log = logging.getLogger("traum")
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> None:
         _fail(str(err), err.exit_code)
     log_file = setup_logging()
     try:
+        _plugin_commands()
         code = app(args=argv, prog_name="traum", standalone_mode=False)
         if code == 130:  # Typer turns Ctrl+C into a silent Exit(130) when not standalone
             raise KeyboardInterrupt
@@ -59,6 +61,15 @@ def main(argv: list[str] | None = None) -> None:
         log.exception("unexpected error")
         _fail(f"unexpected {type(err).__name__}: {err} (details in {log_file})", 1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _plugin_commands() -> None:
+    """Commands from plugins (``register_commands``); a broken plugin is logged and left out."""
+    if not getattr(app, "_traum_plugin_commands", False):
+        from traum.plugins import register_commands
+
+        register_commands(app)
+        app._traum_plugin_commands = True  # type: ignore[attr-defined]
 
 
 def _is_usage_error(err: Exception) -> bool:

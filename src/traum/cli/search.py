@@ -41,6 +41,9 @@ def search(
                                                       show_default=False)] = None,
     max_lufs: Annotated[Optional[float], typer.Option("--max-lufs", help="Integrated loudness ceiling, LUFS.",
                                                       show_default=False)] = None,
+    fact: Annotated[Optional[list[str]], typer.Option("--fact", help="A plugin fact: brightness>=0.3, "
+                                                      "mood=dark or has_vocals (repeat: all must hold).",
+                                                      show_default=False)] = None,
     explain: Annotated[bool, typer.Option("--explain",
                                           help="Show how the query was read and why results rank.")] = False,
     json: Json = False,
@@ -50,7 +53,8 @@ def search(
 
     # Passed only when given, so an engine without loudness facts still serves every other search.
     extra = {name: value for name, value in (("quality_ok", None if quality is None else quality == Quality.ok),
-                                             ("min_lufs", min_lufs), ("max_lufs", max_lufs)) if value is not None}
+                                             ("min_lufs", min_lufs), ("max_lufs", max_lufs),
+                                             ("facts", fact or None)) if value is not None}
     result = api.search(text, db=db, k=k, model=model, bpm=bpm, key=key, category=category,
                         min_duration=min_duration, max_duration=max_duration, loop=loop, half_double=half_double,
                         compatible_keys=compatible, **extra)

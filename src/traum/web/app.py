@@ -229,12 +229,15 @@ def _read_routes(app: FastAPI, lib: Library) -> None:
                quality: Annotated[Literal["ok", "issues"] | None, Query(
                    description="ok: no quality issues; issues: at least one")] = None,
                min_lufs: Annotated[float | None, Query(ge=-100, le=10)] = None,
-               max_lufs: Annotated[float | None, Query(ge=-100, le=10)] = None) -> models.SearchResponse:
+               max_lufs: Annotated[float | None, Query(ge=-100, le=10)] = None,
+               fact: Annotated[list[Annotated[str, Query(max_length=100)]] | None, Query(
+                   max_length=20, description="plugin fact conditions: brightness>=0.3, mood=dark")] = None,
+               ) -> models.SearchResponse:
         with lib.use():
             result = lib.engine.search(q, k=k, bpm=bpm or None, key=key or None, category=category or None,
                                        loop=loop, max_duration=max_duration, min_duration=min_duration,
                                        quality_ok=None if quality is None else quality == "ok",
-                                       min_lufs=min_lufs, max_lufs=max_lufs)
+                                       min_lufs=min_lufs, max_lufs=max_lufs, facts=fact or None)
         return models.SearchResponse.model_validate({"query": result.explain(), "notice": result.notice,
                                                      "results": [h.to_dict() for h in result.hits]})
 
