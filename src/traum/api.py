@@ -151,14 +151,17 @@ def embed_text(texts: Sequence[str], *, model: str | None = None) -> np.ndarray:
     return get_model(model).embed_text(list(texts))
 
 
-def status(*, db: PathLike | None = None) -> dict[str, Any]:
+def status(*, db: PathLike | None = None, runs: int = 5) -> dict[str, Any]:
+    """What the catalog holds, and its last ``runs`` indexing runs (newest first)."""
+    from traum.catalog.runs import last_runs
+
     path = resolve_db(db)
     with Catalog(path, readonly=True) as catalog:
         size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
         return {"catalog": str(path), "catalog_bytes": size, "counts": catalog.counts(),
                 "stems": catalog.stem_count(), "embedded": catalog.stem_count(embedded_only=True),
                 "model": catalog.get_meta("model"), "embedding_models": catalog.embedding_models(),
-                "last_run": catalog.get_meta("last_run")}
+                "last_run": catalog.get_meta("last_run"), "runs": last_runs(catalog, runs)}
 
 
 def export(out: PathLike, *, format: str | None = None, db: PathLike | None = None) -> int:

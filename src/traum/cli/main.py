@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -26,6 +26,22 @@ from traum.cli.status import status
 
 app = typer.Typer(name="traum", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Find sounds in your own sample library by description, by example and by musical facts.")
+
+
+@app.callback()
+def _options(
+    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True,
+                                         help="More log lines on the terminal (-vv: debug).")] = 0,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only errors on the terminal.")] = False,
+    log_json: Annotated[bool, typer.Option("--log-json", help="Logs as JSON lines (terminal and log file).")] = False,
+) -> None:
+    """Find sounds in your own sample library by description, by example and by musical facts."""
+    if verbose or quiet or log_json:
+        from traum.logs import setup_logging
+
+        setup_logging(-1 if quiet else verbose, json_lines=log_json)
+
+
 for command in (index, search, similar, analyze, duplicates, embed, status, export, serve, plugins):
     app.command()(command)
 
@@ -58,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
             _usage(err)
         if type(err).__name__ == "Abort":
             _fail("interrupted; everything committed so far is kept — run the same command again to continue", 130)
-        log.exception("unexpected error")
+        log.exception("unexpected error", extra={"console": False})
         _fail(f"unexpected {type(err).__name__}: {err} (details in {log_file})", 1)
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -130,6 +130,7 @@ def create_app(db: Path, *, model: EmbeddingModel | None = None, notice: str | N
     app.state.library = lib
     _errors(app)
     _routes(app, lib)
+    metrics = _metrics(app, lib)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Added innermost first: the Host check runs before the token, the headers wrap everything.
     app.add_middleware(LastResort)
@@ -137,7 +138,33 @@ def create_app(db: Path, *, model: EmbeddingModel | None = None, notice: str | N
         app.add_middleware(TokenGuard, token=token)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(hosts or LOOPBACK_NAMES), www_redirect=False)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(metrics.middleware)  # outermost: refused requests are counted too
     return app
+
+
+def _metrics(app: FastAPI, lib: Library) -> Any:
+    """``/metrics`` in Prometheus text format, behind the token like every route (traum.metrics)."""
+    from fastapi.responses import Response
+
+    from traum.metrics import WebMetrics
+
+    def stats() -> dict[str, Any]:
+        from traum.catalog.runs import run_totals
+
+        with lib.use() as catalog:
+            size = sum(p.stat().st_size for p in catalog.path.parent.glob(catalog.path.name + "*") if p.is_file())
+            return {"samples": catalog.stem_count(), "files": catalog.counts(), "bytes": size,
+                    "runs": run_totals(catalog)}
+
+    metrics = WebMetrics(stats)
+    metrics.instrument_search(lib.engine)
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
+
+    return metrics
 
 
 class LastResort:
