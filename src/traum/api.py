@@ -170,12 +170,12 @@ def analyze(files: Sequence[PathLike], *, workers: int | None = None) -> list[di
 
 
 def _analyze_one(path: str) -> dict[str, Any]:
-    from traum.analysis import analyse_path
+    from traum.plugins.analysis import analyse_path_with_plugins
 
     if Path(path).is_dir():
         return {"path": path, "error": "is a folder; give audio files, or catalogue a folder with `traum index`"}
     try:
-        facts = analyse_path(path)
+        facts = analyse_path_with_plugins(path)
     except TraumError as err:
         return {"path": path, "error": str(err).removeprefix(path + ": ")}
     except OSError as err:  # missing, unreadable: one bad argument never stops the others
@@ -198,14 +198,17 @@ def embed_text(texts: Sequence[str], *, model: str | None = None) -> np.ndarray:
     return get_model(model).embed_text(list(texts))
 
 
-def status(*, db: PathLike | None = None) -> dict[str, Any]:
+def status(*, db: PathLike | None = None, runs: int = 5) -> dict[str, Any]:
+    """What the catalog holds, and its last ``runs`` indexing runs (newest first)."""
+    from traum.catalog.runs import last_runs
+
     path = resolve_db(db)
     with Catalog(path, readonly=True) as catalog:
         size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
         return {"catalog": str(path), "catalog_bytes": size, "counts": catalog.counts(),
                 "stems": catalog.stem_count(), "embedded": catalog.stem_count(embedded_only=True),
                 "model": catalog.get_meta("model"), "embedding_models": catalog.embedding_models(),
-                "last_run": catalog.get_meta("last_run")}
+                "last_run": catalog.get_meta("last_run"), "runs": last_runs(catalog, runs)}
 
 
 def export(out: PathLike, *, format: str | None = None, db: PathLike | None = None) -> int:

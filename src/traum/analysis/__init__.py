@@ -7,6 +7,7 @@ spectral/temporal/harmonic descriptors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -52,19 +53,21 @@ def valid_samples(samples: Any, rate: Any) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(y, dtype=np.float32), int(rate)
 
 
-def analyse_path(path: str) -> dict[str, Any]:
-    """:func:`analyse` of a file, as ``traum analyze`` and ``traum index`` both do it: decoded whole at
-    its native rate, or streamed block by block when longer than ``STREAM_SECONDS``."""
+def analyse_path(path: str, analyser: Callable[..., dict[str, Any]] | None = None) -> dict[str, Any]:
+    """:func:`analyse` (or ``analyser``, same signature) of a file, as ``traum analyze`` and ``traum
+    index`` both do it: decoded whole at its native rate, or streamed block by block when longer than
+    ``STREAM_SECONDS``."""
     from traum.analysis.stream import STREAM_SECONDS, read_long
     from traum.audio import load, probe
 
+    measure = analyser or analyse
     info = probe(path)
     if info.duration > STREAM_SECONDS:
         long = read_long(path)
-        return analyse(long.head, info.sample_rate, path=path, source_rate=info.sample_rate,
+        return measure(long.head, info.sample_rate, path=path, source_rate=info.sample_rate,
                        bit_depth=info.bit_depth, truncated=long.truncated, whole=long.whole)
     decoded = load(path, None)
-    return analyse(decoded.samples, decoded.sample_rate, path=path, source_rate=info.sample_rate,
+    return measure(decoded.samples, decoded.sample_rate, path=path, source_rate=info.sample_rate,
                    bit_depth=info.bit_depth, truncated=decoded.truncated)
 
 

@@ -35,7 +35,12 @@ def resolve_format(out: Path, format: str | None) -> str:
     if format:
         chosen = {"pickle": "pkl"}.get(format.lower(), format.lower())
         if chosen not in FORMATS:
-            raise TraumError(f"unknown export format {format!r}; choose one of {', '.join(FORMATS)}")
+            # Formats from plugins (the ``exporters`` hook); Traum's own are registered there too.
+            from traum.plugins import exporters
+
+            if chosen in exporters():
+                return chosen
+            raise TraumError(f"unknown export format {format!r}; choose one of {', '.join(exporters())}")
         return chosen
     by_suffix = _SUFFIXES.get(out.suffix.lower())
     if by_suffix is None:
@@ -54,6 +59,10 @@ def export_embeddings(catalog: Catalog, out: Path, format: str | None = None) ->
     out = Path(out)
     chosen = resolve_format(out, format)
     _refuse_catalog_file(catalog, out)
+    if chosen not in FORMATS:  # a plugin's format
+        from traum.plugins import exporters
+
+        return exporters()[chosen][1](catalog, out)
     paths, ids, matrix = catalog.path_embeddings()
     matrix = matrix.astype(np.float32) if len(paths) else np.zeros((0, DIM), np.float32)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from traum.catalog.facts import FactCondition
+
 
 @dataclass(frozen=True, slots=True)
 class StemFilter:
@@ -30,6 +32,8 @@ class StemFilter:
     id_prefix: str | None = None
     #: Members of the producer's collection of this name (case-insensitive).
     collection: str | None = None
+    #: Conditions on plugin facts (``brightness>=0.3``), all of which must hold.
+    facts: tuple[FactCondition, ...] = ()
 
     @property
     def empty(self) -> bool:

@@ -23,6 +23,7 @@ import numpy as np
 from traum.catalog import db
 from traum.catalog import migrations as _migrations  # noqa: F401 - registers the migrations
 from traum.catalog.documents import DOCUMENT_VERSION, path_document
+from traum.catalog.facts import conditions_sql, write_stem_facts
 from traum.catalog.filters import StemFilter
 from traum.catalog.paths import from_db, to_db
 from traum.errors import CatalogError
@@ -216,6 +217,7 @@ class Catalog:
         with self.transaction():
             for stem in stems:
                 self._upsert_stem(stem)
+                write_stem_facts(self.conn, stem.id, stem.facts)
             for stem_id, vector, windows, model in embeddings:
                 self._set_embedding(stem_id, vector, windows, model)
             for outcome in outcomes:
@@ -544,6 +546,10 @@ def _filter_sql(f: StemFilter) -> tuple[str, list[Any]]:
         clauses.append("s.id IN (SELECT i.stem_id FROM collection_items i JOIN collections c "
                        "ON c.id = i.collection_id WHERE c.name = ?)")
         params.append(f.collection)
+    if f.facts:
+        sql, values = conditions_sql(f.facts)
+        clauses.append(sql)
+        params += values
     return " AND ".join(clauses), params
 
 

@@ -14,7 +14,8 @@ from traum.cli.options import Db
 def export(
     output: Annotated[Path, typer.Option("--out", help="File to write.", show_default=False)],
     format: Annotated[Optional[str], typer.Option(
-        "--format", help="pkl (the seed's embeddings.pkl), npy or parquet; default: from the --out suffix.")] = None,
+        "--format", help="pkl (the seed's embeddings.pkl), npy, parquet or a plugin's format; default: from the "
+                         "--out suffix.")] = None,
     db: Db = None,
 ) -> None:
     """Export embeddings for use elsewhere."""

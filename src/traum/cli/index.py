@@ -28,6 +28,9 @@ def index(
     shards: Annotated[Optional[str], typer.Option("--shards", help="Ray: write Parquet shards to this folder "
                                                   "(any fsspec path) for `traum catalog merge`.",
                                                   show_default=False)] = None,
+    metrics_port: Annotated[Optional[int], typer.Option("--metrics-port", min=1, max=65535, help="Serve the "
+                                                        "run's Prometheus metrics on 127.0.0.1:PORT/metrics while "
+                                                        "it runs.", show_default=False)] = None,
     json: Json = False,
 ) -> None:
     """Catalog and embed every audio file under PATHS. Safe to interrupt and rerun."""
@@ -35,6 +38,7 @@ def index(
     from traum.cli.progress import BarProgress
 
     api.check_hardware(device, precision)  # before the bar starts drawing: an error is then one line
+    stop_metrics = _serve_metrics(metrics_port) if metrics_port else None
     bar = BarProgress()
     try:
         report = api.index([str(p) for p in paths], db=db, model=model, batch_size=batch_size, workers=workers,
@@ -42,12 +46,21 @@ def index(
                            analyse=analyse, executor=executor, address=address, shards=shards)
     finally:
         bar.stop()
+        if stop_metrics is not None:
+            stop_metrics()
     if json:
         print_json(report.to_dict())
     else:
         _summary(report)
     if report.failed or report.unreadable:
         raise typer.Exit(1)
+
+
+def _serve_metrics(port: int):
+    from traum.metrics import serve_index_metrics
+    from traum.pipeline.indexer import current_job
+
+    return serve_index_metrics(port, current_job)
 
 
 def _summary(report) -> None:

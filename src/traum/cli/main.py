@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -23,13 +23,30 @@ from traum.cli.export import export
 from traum.cli.index import index
 from traum.cli.kit import kit
 from traum.cli.model import model_app
+from traum.cli.plugins import plugins
 from traum.cli.search import search, similar
 from traum.cli.serve import serve
 from traum.cli.status import status
 
 app = typer.Typer(name="traum", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Find sounds in your own sample library by description, by example and by musical facts.")
-for command in (index, search, similar, analyze, duplicates, embed, status, export, serve):
+
+
+@app.callback()
+def _options(
+    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True,
+                                         help="More log lines on the terminal (-vv: debug).")] = 0,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only errors on the terminal.")] = False,
+    log_json: Annotated[bool, typer.Option("--log-json", help="Logs as JSON lines (terminal and log file).")] = False,
+) -> None:
+    """Find sounds in your own sample library by description, by example and by musical facts."""
+    if verbose or quiet or log_json:
+        from traum.logs import setup_logging
+
+        setup_logging(-1 if quiet else verbose, json_lines=log_json)
+
+
+for command in (index, search, similar, analyze, duplicates, embed, status, export, serve, plugins):
     app.command()(command)
 for group in (catalog, collection, kit, model_app):
     app.add_typer(group)
@@ -49,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         _fail(str(err), err.exit_code)
     log_file = setup_logging()
     try:
+        _plugin_commands()
         code = app(args=argv, prog_name="traum", standalone_mode=False)
         if code == 130:  # Typer turns Ctrl+C into a silent Exit(130) when not standalone
             raise KeyboardInterrupt
@@ -62,9 +80,18 @@ def main(argv: list[str] | None = None) -> None:
             _usage(err)
         if type(err).__name__ == "Abort":
             _fail("interrupted; everything committed so far is kept — run the same command again to continue", 130)
-        log.exception("unexpected error")
+        log.exception("unexpected error", extra={"console": False})
         _fail(f"unexpected {type(err).__name__}: {err} (details in {log_file})", 1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _plugin_commands() -> None:
+    """Commands from plugins (``register_commands``); a broken plugin is logged and left out."""
+    if not getattr(app, "_traum_plugin_commands", False):
+        from traum.plugins import register_commands
+
+        register_commands(app)
+        app._traum_plugin_commands = True  # type: ignore[attr-defined]
 
 
 def _is_usage_error(err: Exception) -> bool:

@@ -44,6 +44,9 @@ def search(
                                                       show_default=False)] = None,
     names_only: Annotated[bool, typer.Option("--names-only", help="Match file and folder names only: no model "
                                                                   "is loaded, so it answers at once.")] = False,
+    fact: Annotated[Optional[list[str]], typer.Option("--fact", help="A plugin fact: brightness>=0.3, "
+                                                      "mood=dark or has_vocals (repeat: all must hold).",
+                                                      show_default=False)] = None,
     explain: Annotated[bool, typer.Option("--explain",
                                           help="Show how the query was read, why results rank and where the "
                                                 "time went.")] = False,
@@ -56,7 +59,8 @@ def search(
 
     # Passed only when given, so an engine without loudness facts still serves every other search.
     extra = {name: value for name, value in (("quality_ok", None if quality is None else quality == Quality.ok),
-                                             ("min_lufs", min_lufs), ("max_lufs", max_lufs)) if value is not None}
+                                             ("min_lufs", min_lufs), ("max_lufs", max_lufs),
+                                             ("facts", fact or None)) if value is not None}
     result = api.search(text, db=db, k=k, model=model, bpm=bpm, key=key, category=category,
                         min_duration=min_duration, max_duration=max_duration, loop=loop, half_double=half_double,
                         compatible_keys=compatible, names_only=names_only, warm=True, **extra)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
+import typer
+
 from traum.cli.console import out, print_json, safe
 from traum.cli.options import Db, Json
 
 
-def status(db: Db = None, json: Json = False) -> None:
-    """What is in the catalog: files by status, the model, where it lives, the last run."""
+def status(db: Db = None,
+           runs: Annotated[int, typer.Option("--runs", min=0, max=100, help="How many recent runs to show.")] = 5,
+           json: Json = False) -> None:
+    """What is in the catalog: files by status, the model, where it lives, the last runs' timings and errors."""
     from traum import api
 
-    info = api.status(db=db)
+    info = api.status(db=db, runs=runs)
     if json:
         print_json(info)
         return
@@ -25,3 +31,23 @@ def status(db: Db = None, json: Json = False) -> None:
     if run:
         out.print(f"last run  {run['elapsed']:.1f} s, {run['files_per_second']} files/s, "
                   f"peak {run['peak_rss_mb']:.0f} MB, error rate {run['error_rate']:.1%}", highlight=False)
+    if info["runs"]:
+        _runs_table(info["runs"])
+
+
+def _runs_table(runs: list[dict[str, Any]]) -> None:
+    """One row per run: when, how many files, the error rate and seconds per stage (summed over threads)."""
+    from rich.table import Table
+
+    stages = list(dict.fromkeys(s for r in runs for s in r["report"].get("stage_seconds", {})))
+    table = Table(box=None, header_style="bold", title="recent runs (stage seconds summed over threads)",
+                  title_justify="left")
+    for name in ("started", "files", "failed", "errors", "elapsed", *stages):
+        table.add_column(name, justify="left" if name == "started" else "right")
+    for run in runs:
+        report = run["report"]
+        done = sum(report.get(k, 0) for k in ("indexed", "linked", "skipped", "failed"))
+        table.add_row(run["started_at"].replace("T", " ")[:19], str(done), str(report.get("failed", 0)),
+                      f"{report.get('error_rate', 0):.1%}", f"{report.get('elapsed', 0):.1f}",
+                      *(f"{report.get('stage_seconds', {}).get(s, 0):.1f}" for s in stages))
+    out.print(table)

@@ -12,8 +12,14 @@ __all__ = ["EmbeddingModel", "Window", "load_model", "split_windows"]
 
 
 def load_model(model: str | None = None, *, device: str = "auto", precision: str = "auto") -> EmbeddingModel:
-    """Load the CLAP model named by a Hugging Face id or a local directory (default: settings)."""
+    """Load the model named by a Hugging Face id or a local directory (default: settings): a plugin's
+    when one claims the name (``embedding_models`` hook), else CLAP."""
     from traum.embedding.clap import ClapEmbedder
+    from traum.plugins import find_model
     from traum.settings import default_model
 
-    return ClapEmbedder(model or default_model(), device=device, precision=precision)
+    name = model or default_model()
+    provider = find_model(name)
+    if provider is not None:
+        return provider.load(name, device, precision)
+    return ClapEmbedder(name, device=device, precision=precision)

@@ -35,6 +35,12 @@ __all__ = ["MAX_RUN_RETRIES", "IndexJob", "IndexOptions", "IndexReport", "Progre
            "run_index", "watch_parent"]
 
 log = logging.getLogger(__name__)
+#: The jobs running in this process, for live metrics (``traum index --metrics-port``).
+RUNNING: list[IndexJob] = []
+
+
+def current_job() -> IndexJob | None:
+    return RUNNING[-1] if RUNNING else None
 
 
 @dataclass
@@ -84,9 +90,24 @@ class IndexJob:
         self.model = model
         self.report = IndexReport()
         self.workers = options.workers or max(2, os.cpu_count() or 2)
+        #: For live metrics (traum.metrics.IndexCollector): files to process, start, the batch writer.
+        self.planned = 0
+        self.started = time.perf_counter()
+        self.writer: BatchWriter | None = None
+
+    def batch_size(self) -> int | None:
+        """Model windows per inference batch now (it shrinks after an out-of-memory)."""
+        return getattr(self.writer, "_batch", None) or self.options.batch_size
 
     def run(self, paths: Sequence[str | os.PathLike[str]]) -> IndexReport:
-        started = time.perf_counter()
+        RUNNING.append(self)
+        try:
+            return self._run(paths)
+        finally:
+            RUNNING.remove(self)
+
+    def _run(self, paths: Sequence[str | os.PathLike[str]]) -> IndexReport:
+        started = self.started = time.perf_counter()
         roots = absolute_roots(paths)
         if self.options.model and self.model is None:
             from traum.embedding.clap import check_model_name
@@ -103,6 +124,7 @@ class IndexJob:
         if self.model is None:
             tasks = [t for t in tasks if t.kind == "full"]
         tasks += reembed_tasks(self.catalog, self.model, {t.found.path for t in tasks}, {f.path: f for f in found})
+        self.planned = len(tasks)
         self.progress.start(len(tasks))
         with ExitStack() as resources:
             self._process(tasks, resources)
@@ -131,7 +153,7 @@ class IndexJob:
                                     precision=self.options.precision)
         except ModelUnavailable as err:
             self.report.model_error = str(err)
-            log.warning("indexing without embeddings: %s", err)
+            log.warning("indexing without embeddings: %s", err, extra={"console": False})  # the notice says it
             self.progress.notice(f"{err}. Files are catalogued; embeddings stay pending until the model is "
                                  "available and you run `traum index` again.")
             return
@@ -154,8 +176,8 @@ class IndexJob:
         resources.callback(analysis.shutdown)
         claims = Claims()
         prepare = Preparer(self.model, cache, claims, readers, analysis, self.report, self.options.analyse)
-        writer = BatchWriter(self.catalog, self.model, cache, claims, self.report, self.progress,
-                             self.options.batch_size)
+        writer = self.writer = BatchWriter(self.catalog, self.model, cache, claims, self.report, self.progress,
+                                           self.options.batch_size)
         pool = resources.enter_context(ThreadPoolExecutor(self.workers, thread_name_prefix="traum-prepare"))
         queue = deque(tasks)
         inflight: set[Future[Prepared | Waiting | PathOutcome]] = set()
@@ -177,8 +199,11 @@ class IndexJob:
             raise
 
     def _save_run(self) -> None:
+        from traum.catalog.runs import record_run
+
         with self.catalog.transaction():
             self.catalog.set_meta("last_run", self.report.to_dict())
+            record_run(self.catalog, self.report.to_dict())
             if self.model is not None:
                 self.catalog.set_meta("model", {"name": self.model.name, "id": self.model.model_id})
 

@@ -29,7 +29,7 @@ def discover_files(roots: list[str], report: IndexReport) -> list[Found]:
     found = []
     for item in discover(roots):
         if isinstance(item, Unreadable):
-            log.warning("cannot read %s: %s", item.path, item.reason)
+            log.warning("cannot read %s: %s", item.path, item.reason, extra={"console": False})  # in the summary
             report.unreadable.append((item.path, item.reason))
         else:
             found.append(item)

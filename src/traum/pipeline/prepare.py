@@ -170,7 +170,8 @@ class Preparer:
         """Analysis runs in a process pool (librosa is GIL-bound); this worker thread waits for it,
         the main thread keeps feeding the model. The input is the native-rate decode, exactly what
         ``traum analyze`` analyses (:func:`traum.analysis.analyse_path`), so both give the same facts."""
-        from traum.analysis import analyse_for_catalog, name_facts
+        from traum.analysis import name_facts
+        from traum.plugins.analysis import analyse_for_catalog
 
         if source is None or not self.analyse:
             return name_facts(path)
@@ -180,10 +181,20 @@ class Preparer:
                 facts: dict[str, Any] = self.analysis.get().submit(
                     analyse_for_catalog, source.samples, info.sample_rate, path, info.sample_rate, info.bit_depth,
                     source.truncated, source.whole).result()
-                return facts
             except Exception:
                 log.exception("analysis failed for %s; keeping what its name says", path)
                 return name_facts(path)
+        self._count_plugin_errors(path, facts)
+        return facts
+
+    def _count_plugin_errors(self, path: str, facts: dict[str, Any]) -> None:
+        """A plugin that raised in the analysis process: logged here with its name, counted in the run."""
+        from traum.plugins import record_error
+        from traum.plugins.analysis import PLUGIN_ERRORS
+
+        for plugin, message in facts.pop(PLUGIN_ERRORS, ()):
+            record_error(plugin, f"{path}: {message}")
+            self.report.count_plugin_error(plugin)
 
     def _from_cache(self, digest: str, f: Found, cached: Vectors, new_stem: bool, started: float,
                     base: dict[str, Any]) -> Prepared:

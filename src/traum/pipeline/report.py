@@ -59,6 +59,8 @@ class IndexReport:
     #: On CUDA: peak memory the model allocated, and the GPU's utilisation at the end (needs pynvml).
     gpu_peak_mb: float | None = None
     gpu_utilisation: float | None = None
+    #: Plugin name → hook calls that raised (each logged with the plugin's name; the run went on).
+    plugin_errors: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @contextmanager
@@ -69,6 +71,10 @@ class IndexReport:
         finally:
             with self._lock:
                 self.stage_seconds[stage] += time.perf_counter() - start
+
+    def count_plugin_error(self, plugin: str) -> None:
+        with self._lock:
+            self.plugin_errors[plugin] += 1
 
     @property
     def files_per_second(self) -> float:
@@ -95,6 +101,7 @@ class IndexReport:
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
         data["skip_reasons"] = dict(self.skip_reasons)
+        data["plugin_errors"] = dict(self.plugin_errors)
         data["files_per_second"] = round(self.files_per_second, 2)
         data["error_rate"] = round(self.error_rate, 4)
         data["stage_seconds"] = {k: round(v, 3) for k, v in self.stage_seconds.items()}

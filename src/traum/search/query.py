@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from traum.catalog.facts import FactCondition
 from traum.catalog.filters import StemFilter
 from traum.errors import QueryError
 from traum.vocabulary import (
@@ -42,6 +43,8 @@ class Query:
     min_lufs: float | None = None
     max_lufs: float | None = None
     notes: list[str] = field(default_factory=list)
+    #: Conditions on plugin facts (``--fact brightness>=0.3``).
+    fact_conditions: tuple[FactCondition, ...] = ()
 
     def stem_filter(self) -> StemFilter:
         """The query's hard conditions, for :meth:`Catalog.select_ids`."""
@@ -51,13 +54,15 @@ class Query:
             spans = ((low, high),) + (((low / 2, high / 2), (low * 2, high * 2)) if self.half_double else ())
         return StemFilter(bpm_spans=spans, keys=tuple(self.keys), category=self.category,
                           min_duration=self.min_duration, max_duration=self.max_duration, loop=self.loop,
-                          quality_ok=self.quality_ok, min_lufs=self.min_lufs, max_lufs=self.max_lufs)
+                          quality_ok=self.quality_ok, min_lufs=self.min_lufs, max_lufs=self.max_lufs,
+                          facts=self.fact_conditions)
 
     def facts(self) -> dict[str, object]:
         """The hard conditions as shown by ``--explain``."""
         return {"bpm": self.bpm, "keys": self.keys, "category": self.category, "min_duration": self.min_duration,
                 "max_duration": self.max_duration, "loop": self.loop, "quality_ok": self.quality_ok,
-                "min_lufs": self.min_lufs, "max_lufs": self.max_lufs}
+                "min_lufs": self.min_lufs, "max_lufs": self.max_lufs,
+                "facts": [str(c) for c in self.fact_conditions]}
 
 
 _BPM_RANGE = re.compile(r"(?<![\w.])(\d{2,3})\s*(?:-|–|to)\s*(\d{2,3})\s*bpm\b", re.IGNORECASE)
@@ -75,7 +80,8 @@ _LOOP = re.compile(r"\bloops?\b", re.IGNORECASE)
 def parse_query(raw: str, *, bpm: str | None = None, key: str | None = None, category: str | None = None,
                 min_duration: float | None = None, max_duration: float | None = None, loop: bool | None = None,
                 half_double: bool = False, compatible_keys: bool = False, quality_ok: bool | None = None,
-                min_lufs: float | None = None, max_lufs: float | None = None) -> Query:
+                min_lufs: float | None = None, max_lufs: float | None = None,
+                facts: list[str] | tuple[str, ...] | None = None) -> Query:
     text = raw
     query = Query(raw=raw, text=raw, half_double=half_double)
     text = _take_bpm(text, query)
@@ -94,6 +100,7 @@ def parse_query(raw: str, *, bpm: str | None = None, key: str | None = None, cat
         query.notes.append(f"category words: {', '.join(query.text_categories)} (ranked first, not a filter)")
     _apply_flags(query, bpm, key, category, min_duration, max_duration, loop, compatible_keys)
     query.quality_ok, query.min_lufs, query.max_lufs = quality_ok, min_lufs, max_lufs
+    query.fact_conditions = tuple(FactCondition.parse(f) for f in facts or ())
     return query
 
 

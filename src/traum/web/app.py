@@ -131,6 +131,7 @@ def create_app(db: Path, *, model: EmbeddingModel | None = None, notice: str | N
     app.state.library = lib
     _errors(app)
     _routes(app, lib)
+    metrics = _metrics(app, lib)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Added innermost first: the Host check runs before the token, the headers wrap everything.
     app.add_middleware(LastResort)
@@ -138,7 +139,33 @@ def create_app(db: Path, *, model: EmbeddingModel | None = None, notice: str | N
         app.add_middleware(TokenGuard, token=token)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(hosts or LOOPBACK_NAMES), www_redirect=False)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(metrics.middleware)  # outermost: refused requests are counted too
     return app
+
+
+def _metrics(app: FastAPI, lib: Library) -> Any:
+    """``/metrics`` in Prometheus text format, behind the token like every route (traum.metrics)."""
+    from fastapi.responses import Response
+
+    from traum.metrics import WebMetrics
+
+    def stats() -> dict[str, Any]:
+        from traum.catalog.runs import run_totals
+
+        with lib.use() as catalog:
+            size = sum(p.stat().st_size for p in catalog.path.parent.glob(catalog.path.name + "*") if p.is_file())
+            return {"samples": catalog.stem_count(), "files": catalog.counts(), "bytes": size,
+                    "runs": run_totals(catalog)}
+
+    metrics = WebMetrics(stats)
+    metrics.instrument_search(lib.engine)
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
+
+    return metrics
 
 
 class LastResort:
@@ -232,6 +259,8 @@ def _read_routes(app: FastAPI, lib: Library) -> None:
                    description="ok: no quality issues; issues: at least one")] = None,
                min_lufs: Annotated[float | None, Query(ge=-100, le=10)] = None,
                max_lufs: Annotated[float | None, Query(ge=-100, le=10)] = None,
+               fact: Annotated[list[Annotated[str, Query(max_length=100)]] | None, Query(
+                   max_length=20, description="plugin fact conditions: brightness>=0.3, mood=dark")] = None,
                collection: Annotated[str | None, Query(max_length=80, description="only this collection")] = None,
                offset: Annotated[int, Query(ge=0, le=100_000, description="results to skip (paging)")] = 0,
                sort: Annotated[browse.Sort | None, Query(
@@ -244,7 +273,7 @@ def _read_routes(app: FastAPI, lib: Library) -> None:
                                       category=category or None, loop=loop, max_duration=max_duration,
                                       min_duration=min_duration,
                                       quality_ok=None if quality is None else quality == "ok",
-                                      min_lufs=min_lufs, max_lufs=max_lufs)
+                                      min_lufs=min_lufs, max_lufs=max_lufs, facts=fact or None)
             why = browse.why_empty(catalog, page.stem_filter, page.query.text) if not page.total else []
         return models.SearchResponse.model_validate({
             "query": page.explained, "notice": page.notice, "results": [h.to_dict() for h in page.hits],
