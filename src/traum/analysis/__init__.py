@@ -86,6 +86,7 @@ def analyse(samples: np.ndarray, rate: int, *, path: str = "", source_rate: int 
     # the facts it returns are still right or None.
     warnings.filterwarnings("ignore", category=UserWarning, module="librosa")
     from traum.analysis.features import RATE, harmonic, spectral, temporal
+    from traum.analysis.frontend import Spectrum
     from traum.analysis.loudness import loudness, quality, quality_from
     from traum.analysis.rhythm import tempo
     from traum.analysis.tonal import root_note
@@ -108,7 +109,8 @@ def analyse(samples: np.ndarray, rate: int, *, path: str = "", source_rate: int 
     # no more than a long loop (a 2-minute song took 1.3 s of CPU uncapped, 1 % of files but a third
     # of all analysis time). Loudness and quality above see the whole file.
     y = y[: ANALYSIS_SECONDS * RATE]
-    spec, temp, harm = spectral(y), temporal(y), harmonic(y)
+    front = Spectrum(y, RATE)
+    spec, temp, harm = spectral(front), temporal(front), harmonic(front)
     name_category = category_from_path(path) if path else (None, 0.0)
     bpm, tempo_confidence = tempo(y, name_bpm=bpm_from_name(path) if path else None, duration=duration)
     if name_category[0] and name_category[0] in cat.DRUMS - {"drum-loop"} and tempo_confidence < 0.9:
