@@ -107,7 +107,7 @@ def _analyse(samples: np.ndarray, rate: int, *, path: str, source_rate: int | No
     from traum.analysis.frontend import Spectrum
     from traum.analysis.loudness import loudness, quality, quality_from
     from traum.analysis.rhythm import tempo
-    from traum.analysis.tonal import pitch_classes_present, root_note
+    from traum.analysis.tonal import root_note
     from traum.vocabulary import bpm_from_name, category_from_path
 
     samples, rate = valid_samples(samples, rate)
@@ -135,13 +135,8 @@ def _analyse(samples: np.ndarray, rate: int, *, path: str, source_rate: int | No
         bpm, tempo_confidence = None, 0.0  # a named one-shot drum has no tempo, however its tail rings
     pitched = root_note(y, RATE) if bpm is None and duration <= 8.0 and harm["pitchedness"] > 0.5 else None
     note = pitched[0] if pitched else None
-    chroma = _loop_chroma(y, harm) if bpm is not None else None
-    # A pitched kick (an 808's sine tail) makes a drum loop "harmonic"; music has more pitch classes
-    # than a kick's root and overtones.
-    tonal = None if chroma is None else pitch_classes_present(chroma[0]) > cat.KICK_PITCH_CLASSES
-    category, confidence = cat.fuse(name_category, cat.acoustic_category(duration, spec, temp, harm, bpm, note,
-                                                                         tonal=tonal))
-    key, mode = _key(y, path, category, confidence, harm, note, bpm is not None, chroma)
+    category, confidence = cat.fuse(name_category, cat.acoustic_category(duration, spec, temp, harm, bpm, note))
+    key, mode = _key(y, path, category, confidence, harm, note, bpm is not None)
     facts.update({
         "bpm": bpm, "tempo_confidence": tempo_confidence, "is_loop": bpm is not None,
         "key": key, "mode": mode, "note": note, "cents": pitched[1] if pitched else None,
@@ -151,19 +146,9 @@ def _analyse(samples: np.ndarray, rate: int, *, path: str, source_rate: int | No
     return facts
 
 
-def _loop_chroma(y: np.ndarray, harm: dict) -> tuple[np.ndarray, np.ndarray] | None:
-    """The key chroma of a loop the split calls pitched (None for the rest: no key work on drums)."""
-    from traum.analysis.category import PITCHED_LOOP
-    from traum.analysis.features import RATE
-    from traum.analysis.tonal import key_chroma
-
-    return key_chroma(y, RATE) if harm["pitchedness"] >= PITCHED_LOOP else None
-
-
 def _key(y: np.ndarray, path: str, category: str, category_confidence: float, harm: dict,
-         note: str | None, is_loop: bool, chroma: tuple[np.ndarray, np.ndarray] | None = None
-         ) -> tuple[str | None, str | None]:
-    from traum.analysis.category import KICK_PITCH_CLASSES, NO_KEY, PITCHED_LOOP
+         note: str | None, is_loop: bool) -> tuple[str | None, str | None]:
+    from traum.analysis.category import NO_KEY, PITCHED_LOOP
     from traum.analysis.features import RATE
     from traum.analysis.tonal import key_chroma, key_from_chroma, pitch_classes_present
     from traum.vocabulary import key_from_name
@@ -176,12 +161,10 @@ def _key(y: np.ndarray, path: str, category: str, category_confidence: float, ha
     no_key = category in NO_KEY and not (category == "fx" and category_confidence < 0.4)
     if no_key or harm["pitchedness"] < PITCHED_LOOP:
         return None, None
-    mean, start = chroma if chroma is not None else key_chroma(y, RATE)
+    mean, start = key_chroma(y, RATE)
     # A single note is a note, not a key: a root and its overtones (constant-Q chroma, sharp down to
-    # an 808's 49 Hz where the STFT's smears over half an octave). A loop whose only pitch is its
-    # kick's is no more than that.
-    present = pitch_classes_present(mean)
-    if ((note is not None or not is_loop) and present <= 4) or (is_loop and present <= KICK_PITCH_CLASSES):
+    # an 808's 49 Hz where the STFT's smears over half an octave).
+    if (note is not None or not is_loop) and pitch_classes_present(mean) <= 4:
         return None, None
     tonic, mode, confidence = key_from_chroma(mean, start)
     return (tonic, mode) if confidence >= 0.3 else (None, None)

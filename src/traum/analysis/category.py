@@ -12,20 +12,15 @@ NO_KEY = DRUMS | {"speech", "noise", "field-recording", "animal", "fx", "synth-f
 #: Harmonic share (HPSS) above which a loop carries music, not only drums. On benchmarks/loops.py,
 #: drum loops stay below 0.36 (95th percentile) and drums-plus-music loops above 0.5 (5th).
 PITCHED_LOOP = 0.45
-#: Pitch classes (constant-Q chroma, at half the strongest's energy) a pitched kick shows at most:
-#: its root, the fifth and third of its overtones. Music in a loop shows more (a progression's roots
-#: and chord tones). Set on the fitted kit families of benchmarks/loops.py, judged on held-out ones.
-KICK_PITCH_CLASSES = 3
 
 
 def acoustic_category(duration: float, spectral: dict, temporal: dict, harmonic: dict,
-                      bpm: float | None, note: str | None, *, tonal: bool | None = None) -> tuple[str, float]:
-    """``tonal``: whether a loop's pitch content is music rather than a pitched kick (None: unknown)."""
+                      bpm: float | None, note: str | None) -> tuple[str, float]:
     centroid, flatness = spectral["centroid"], spectral["flatness"]
     low, high = spectral["low_energy_ratio"], spectral["high_energy_ratio"]
     pitched = harmonic["pitchedness"]
     if bpm is not None:
-        return ("drum-loop", 0.6) if pitched < PITCHED_LOOP or tonal is False else ("synth", 0.4)
+        return ("drum-loop", 0.6) if pitched < PITCHED_LOOP else ("synth", 0.4)
     if flatness > 0.35 and duration > 1.5:
         return "noise", 0.5
     if duration <= 3.5 and temporal["attack"] < 0.05:

@@ -88,7 +88,7 @@ def _octave_basis(rate: int, octave: int) -> tuple[Any, int]:
     part = slice(-n, None) if octave == 0 else slice(-n * (octave + 1), -n * octave)
     octave_rate = rate / 2.0 ** octave
     basis, lengths = librosa.filters.wavelet(freqs=freqs[part], sr=octave_rate, filter_scale=1, norm=1,
-                                             pad_fft=True, window="hann", gamma=0, alpha=alpha[part])
+                                             pad_fft=True, window="hann", gamma=0, alpha=alpha[part])  # type: ignore[arg-type]  # librosa takes per-filter bandwidths; its stub says float
     n_fft = basis.shape[1]
     hop = _CQ_HOP // 2 ** octave
     if n_fft < 2.0 ** (1 + np.ceil(np.log2(hop))):
