@@ -1,7 +1,11 @@
 """Analysis accuracy on loops built at known tempo and key from the corpus's one-shots, side by side
 with librosa's default tempo estimate (and essentia's, if installed), plus one-shot checks.
 
-    python benchmarks/analysis.py [--loops 120] [--seed 1] [--verbose]
+    python benchmarks/analysis.py [--loops 120] [--seed 1] [--verbose] [--speed-only] [--baseline 4cfab46]
+
+Speed: CPU ms per corpus file of ``analyse_path`` (decode included; median and p95), side by side
+with the implementation at ``--baseline`` (vendored from git into a temporary package), and the
+process pool's overhead (CPU of parent and worker per file, against the same work in-process).
 
 Loops come from benchmarks/loops.py: whole bars (1, 2 or 4) at 70–180 BPM, drum (seven grooves),
 tonal (chords, arpeggios, bass lines from re-pitched Moog notes) and mixed, written to WAV with
@@ -24,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import CORPUS, table  # noqa: E402
-from loops import DIRT, NOTES, RATE, load, make_loops, moog_notes  # noqa: E402
+from common import CORPUS, audio_files, table  # noqa: E402
+from loops import DIRT, HELD_OUT_KITS, KIT_FAMILIES, NOTES, RATE, load, make_loops, moog_notes  # noqa: E402
 
 
 def mirex(est: tuple[str, str] | None, truth: tuple[str, str]) -> float:
@@ -73,7 +77,19 @@ def main() -> None:
     parser.add_argument("--loops", type=int, default=120)
     parser.add_argument("--seed", type=int, default=2, help="the tempo model was fitted on seeds 0 and 100–110")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--speed-only", action="store_true")
+    parser.add_argument("--kits-only", action="store_true")
+    parser.add_argument("--kit-loops", type=int, default=160, help="loops for the table by kit family and kind")
+    parser.add_argument("--no-speed", action="store_true")
+    parser.add_argument("--baseline", default="4cfab46", help="git revision to compare speed with ('' for none)")
     args = parser.parse_args()
+    if args.kits_only:
+        kits(args.kit_loops, args.seed, args.baseline)
+        return
+    if not args.no_speed:
+        speed(args.baseline)
+    if args.speed_only:
+        return
     work = Path(tempfile.mkdtemp())
     rng = random.Random(args.seed)
     rows = {"drum": [], "tonal": [], "mixed": []}
@@ -107,6 +123,122 @@ def main() -> None:
             print(loop.kind, loop.style, loop.bars, round(loop.bpm, 1), r["ours"], round(r["librosa"], 1),
                   (loop.tonic, loop.mode), r["our_key"])
     one_shots(work)
+
+
+def kits(n: int, seed: int, baseline: str) -> None:
+    """Category and key of unnamed loops by kit family (fitted / held out) and kind."""
+    from traum.analysis import analyse
+    from traum.analysis.category import DRUMS
+
+    sides = [("today", analyse)] + ([(baseline, vendored(baseline).analyse)] if baseline else [])
+    kinds = ("drum", "808bass", "mixed", "tonal")
+    loops = make_loops(n, seed, kits=KIT_FAMILIES, kinds=kinds)
+    results = {label: [fn(loop.samples, RATE, path="/x/0001.wav") for loop in loops] for label, fn in sides}
+    rows = []
+    for held in (False, True):
+        for kind in kinds:
+            chosen = [i for i, loop in enumerate(loops) if loop.kind == kind and (loop.kit in HELD_OUT_KITS) == held]
+            if not chosen:
+                continue
+            row = ["held out" if held else "fitted", kind, len(chosen)]
+            for label, _ in sides:
+                facts = [results[label][i] for i in chosen]
+                truth = [(loops[i].tonic, loops[i].mode) for i in chosen]
+                row += [np.mean([f["category"] in DRUMS for f in facts]), sum(f["key"] is not None for f in facts),
+                        np.mean([mirex((f["key"], f["mode"]), t) for f, t in zip(facts, truth)]),
+                        np.mean([tempo_ok(f["bpm"], loops[i].bpm) for f, i in zip(facts, chosen)])]
+            rows.append(row)
+    header = ["kits", "kind", "n"]
+    for label, _ in sides:
+        header += [f"{label}: drum category", "keys", "key MIREX", "tempo acc1"]
+    print(f"{n} unnamed loops (seed {seed}) from kit families {', '.join(KIT_FAMILIES)}; "
+          f"held out from fitting: {', '.join(HELD_OUT_KITS)}\n")
+    print(table(rows, header))
+    print(flush=True)
+
+
+def vendored(revision: str):
+    """``traum.analysis`` as it was at ``revision``, importable beside today's."""
+    import importlib
+    import io
+    import subprocess
+    import tarfile
+
+    target = Path(tempfile.mkdtemp()) / f"traum_analysis_{revision}"
+    archive = subprocess.run(["git", "archive", revision, "src/traum/analysis"], cwd=Path(__file__).parents[1],
+                             check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        for member in tar.getmembers():
+            if member.isfile():
+                text = tar.extractfile(member).read().decode().replace("traum.analysis", target.name)
+                out = target / Path(member.name).name
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_text(text)
+    sys.path.insert(0, str(target.parent))
+    return importlib.import_module(target.name)
+
+
+def cpu_per_file(analyse_path, files: list[Path]) -> np.ndarray:
+    import time
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    analyse_path(str(files[0]))  # imports and caches are start-up, not per-file work
+    out = []
+    for path in files:
+        start = time.process_time()
+        analyse_path(str(path))
+        out.append(1000 * (time.process_time() - start))
+    return np.array(out)
+
+
+def pool_overhead(files: list[Path]) -> list:
+    """CPU per file (parent + one worker) handing decoded samples to a process pool, as the indexer
+    does, against calling analyse_for_catalog in-process."""
+    import resource
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    from traum.analysis import analyse_for_catalog
+    from traum.audio import load as decode
+
+    decoded = [(decode(p, None), str(p)) for p in files]
+    jobs = [(d.samples, d.sample_rate, p, d.sample_rate, d.info.bit_depth, d.truncated) for d, p in decoded]
+    analyse_for_catalog(*jobs[0])
+    start = time.process_time()
+    for job in jobs:
+        analyse_for_catalog(*job)
+    inproc = 1000 * (time.process_time() - start) / len(jobs)
+    with ProcessPoolExecutor(1) as pool:
+        pool.submit(analyse_for_catalog, *jobs[0]).result()  # warm the worker
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.process_time()
+        parent = 0.0
+        for future in [pool.submit(analyse_for_catalog, *job) for job in jobs]:
+            future.result()
+        parent = 1000 * (time.process_time() - start) / len(jobs)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    worker = 1000 * ((after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)) / len(jobs)
+    return [["in-process", inproc, "", ""], ["process pool (1 worker)", parent + worker, parent, worker]]
+
+
+def speed(baseline: str) -> None:
+    from traum.analysis import analyse_path
+
+    files = [p for p in audio_files() if p.suffix.lower() in (".wav", ".ogg", ".flac", ".aif", ".aiff", ".mp3")]
+    rows = []
+    sides = [("today", analyse_path)]
+    if baseline:
+        sides.append((f"baseline {baseline}", vendored(baseline).analyse_path))
+    for label, fn in sides:
+        ms = cpu_per_file(fn, files)
+        rows.append([label, len(ms), np.median(ms), np.percentile(ms, 95), np.mean(ms)])
+    print(f"analyse_path CPU per file on {CORPUS} (decode included, ms)\n")
+    print(table(rows, ["implementation", "files", "median", "p95", "mean"]))
+    print()
+    print(table(pool_overhead(files[:: max(1, len(files) // 120)]),
+                ["analysis of decoded samples (ms CPU/file)", "total", "parent", "worker"]))
+    print(flush=True)
 
 
 def one_shots(work: Path) -> None:

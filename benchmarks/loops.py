@@ -4,6 +4,13 @@ Drum loops put kick/snare/hat one-shots on a 16th grid in one of several common 
 re-pitch Moog notes (pitch known from their names) into a progression in a random key, as held
 chords (a chord per beat, half bar or bar), arpeggios or a bass line; mixed loops are both. Whole
 bars (1, 2 or 4) at 70–180 BPM, so duration = bars × 4 × 60 / bpm.
+
+Kits come from several families (:data:`KIT_FAMILIES`): the corpus's one-shots and kits synthesised
+here: 808s (a pitched sine kick of 30–60 Hz with a long decay, noise snares, claps, rim shots),
+distorted club kicks, and layered kicks (sub sine + click + saturated body). Whole families are held
+out from fitting (:data:`HELD_OUT_KITS`): the tempo model and the analysis gates are fitted on the
+others, and judged on the held-out ones. ``808bass`` loops are drums plus an 808 bass line (a sine
+playing the progression's roots) as their only tonal part: they may carry a key.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ class Loop:
     tonic: str
     mode: str
     samples: np.ndarray
+    kit: str = "corpus"
 
 
 def load(path: Path) -> np.ndarray:
@@ -65,6 +73,122 @@ def moog_midi() -> list[tuple[np.ndarray, int]]:
         m = re.search(r"([A-G]#?)(\d)\.wav$", path.name)
         if m:
             out.append((load(path), NOTES.index(m.group(1)) + 12 * (int(m.group(2)) + 1)))
+    return out
+
+
+#: Kit families; a loop's kit is drawn from one family.
+KIT_FAMILIES = ("corpus", "club", "808", "808-long", "layered")
+#: Families never used to fit the tempo model or tune a gate.
+HELD_OUT_KITS = ("808-long", "layered")
+FIT_KITS = tuple(k for k in KIT_FAMILIES if k not in HELD_OUT_KITS)
+
+
+def _env(n: int, tau: float) -> np.ndarray:
+    return np.exp(-np.arange(n) / (tau * RATE)).astype(np.float32)
+
+
+def _noise(rng: np.random.Generator, n: int) -> np.ndarray:
+    return rng.standard_normal(n).astype(np.float32)
+
+
+def _highpass(x: np.ndarray, hz: float) -> np.ndarray:
+    from scipy.signal import butter, sosfilt
+
+    return sosfilt(butter(4, hz, "highpass", fs=RATE, output="sos"), x).astype(np.float32)
+
+
+def _bandpass(x: np.ndarray, low: float, high: float) -> np.ndarray:
+    from scipy.signal import butter, sosfilt
+
+    return sosfilt(butter(2, [low, high], "bandpass", fs=RATE, output="sos"), x).astype(np.float32)
+
+
+def sine_kick(rng: np.random.Generator, f0: float, decay: float, drop: float = 2.0, drive: float = 0.0,
+              click: float = 0.0) -> np.ndarray:
+    """A pitched kick: a sine gliding from ``drop``× ``f0`` down to ``f0`` in ~30 ms, decaying over
+    ``decay`` s; ``drive`` saturates it (tanh), ``click`` adds a noise transient."""
+    n = int(min(2.5, 5 * decay) * RATE)
+    t = np.arange(n) / RATE
+    freq = f0 * (1 + (drop - 1) * np.exp(-t / 0.03))
+    y = np.sin(2 * np.pi * np.cumsum(freq) / RATE) * _env(n, decay)
+    if drive:
+        y = np.tanh(drive * y) / np.tanh(drive)
+    if click:
+        m = int(0.01 * RATE)
+        y[:m] += click * _highpass(_noise(rng, m), 2000) * _env(m, 0.003)
+    return (y / np.abs(y).max()).astype(np.float32)
+
+
+def noise_snare(rng: np.random.Generator, tone: float, decay: float) -> np.ndarray:
+    n = int(4 * decay * RATE)
+    body = np.sin(2 * np.pi * tone * np.arange(n) / RATE) * _env(n, decay / 2)
+    y = 0.5 * body + _bandpass(_noise(rng, n), 1000, 8000) * _env(n, decay)
+    return (y / np.abs(y).max()).astype(np.float32)
+
+
+def clap(rng: np.random.Generator) -> np.ndarray:
+    n = int(0.3 * RATE)
+    y = np.zeros(n, np.float32)
+    for k, gap in enumerate((0, 0.011, 0.022)):
+        start = int(gap * RATE)
+        y[start:] += _noise(rng, n - start) * _env(n - start, 0.004 if k < 2 else 0.06)
+    y = _bandpass(y, 800, 6000)
+    return y / np.abs(y).max()
+
+
+def rim(rng: np.random.Generator) -> np.ndarray:
+    n = int(0.08 * RATE)
+    t = np.arange(n) / RATE
+    y = (np.sin(2 * np.pi * 1700 * t) + 0.6 * np.sin(2 * np.pi * 820 * t)) * _env(n, 0.012)
+    y[:64] += _noise(rng, 64)
+    return (y / np.abs(y).max()).astype(np.float32)
+
+
+def noise_hat(rng: np.random.Generator, decay: float) -> np.ndarray:
+    n = int(5 * decay * RATE)
+    y = _highpass(_noise(rng, n), 7000) * _env(n, decay)
+    return y / np.abs(y).max()
+
+
+def synth_kit(family: str, seed: int) -> dict[str, list[np.ndarray]]:
+    """A kit of the named synthesised family; ``seed`` picks its members."""
+    rng = np.random.default_rng(seed)
+    u = rng.uniform
+    if family == "808":
+        kicks = [sine_kick(rng, u(30, 60), u(0.25, 0.6), drop=u(1.5, 2.5)) for _ in range(4)]
+    elif family == "808-long":
+        kicks = [sine_kick(rng, u(30, 60), u(0.6, 1.5), drop=u(1.2, 3.0), drive=u(0, 2)) for _ in range(4)]
+    elif family == "club":
+        kicks = [sine_kick(rng, u(45, 65), u(0.15, 0.4), drop=u(2.5, 4), drive=u(3, 10)) for _ in range(4)]
+    elif family == "layered":
+        kicks = []
+        for _ in range(4):
+            sub = sine_kick(rng, u(35, 55), u(0.3, 0.8), drop=1.3)
+            body = sine_kick(rng, u(70, 110), u(0.06, 0.15), drop=3, drive=u(2, 6), click=1.0)
+            kicks.append((sub + 0.7 * np.pad(body, (0, max(0, len(sub) - len(body))))[: len(sub)]) / 1.7)
+    else:
+        raise ValueError(family)
+    snares = [noise_snare(rng, u(160, 260), u(0.08, 0.2)) for _ in range(2)] + [clap(rng), rim(rng)]
+    return {"kick": kicks, "snare": snares, "hat": [noise_hat(rng, u(0.02, 0.08)) for _ in range(4)]}
+
+
+def kit(family: str, seed: int) -> dict[str, list[np.ndarray]]:
+    return drum_kit() if family == "corpus" else synth_kit(family, seed)
+
+
+def bass_808(rng: random.Random, bpm: float, bars: int, tonic: int, mode: str) -> np.ndarray:
+    """An 808 bass line: long sine notes on the progression's roots (C1–B1), one chord per beat or two."""
+    beat = 60 / bpm
+    out = np.zeros(int(round(bars * 4 * beat * RATE)), np.float32)
+    per = rng.choice((1, 2))
+    gen = np.random.default_rng(rng.getrandbits(32))
+    for i in range(bars * 4 // per):
+        degree, _ = PROGRESSIONS[mode][i % 4]
+        midi = 24 + (tonic + degree) % 12
+        note = sine_kick(gen, 440 * 2 ** ((midi - 69) / 12), per * beat / 2, drop=1.05)
+        start = int(round(i * per * beat * RATE))
+        end = min(len(out), start + len(note), start + int(per * beat * RATE))
+        out[start:end] += note[: end - start]
     return out
 
 
@@ -136,22 +260,34 @@ def tonal_loop(rng: random.Random, bpm: float, bars: int, tonic: int, mode: str,
     return out
 
 
-def make_loops(n: int, seed: int) -> list[Loop]:
+def make_loops(n: int, seed: int, *, kits: tuple[str, ...] = ("corpus",),
+               kinds: tuple[str, ...] = ("drum", "tonal", "mixed")) -> list[Loop]:
+    """``n`` loops cycling through ``kinds``, each drum part from a kit of one of ``kits`` (synthesised
+    kits are drawn per loop from the seed, so no two seeds share their sounds)."""
     rng = random.Random(seed)
-    kit, notes = drum_kit(), moog_midi()
+    notes = moog_midi()
+    cache: dict[tuple[str, int], dict] = {}
     loops = []
     for i in range(n):
-        kind = ("drum", "tonal", "mixed")[i % 3]
+        kind = kinds[i % len(kinds)]
         bpm, bars = rng.uniform(70, 180), rng.choice([1, 2, 4])
         tonic, mode = rng.randrange(12), rng.choice(["major", "minor"])
         groove, style = rng.choice(sorted(GROOVES)), rng.choice(TONAL_STYLES)
+        family = kits[(i // len(kinds)) % len(kits)] if len(kits) > 1 else kits[0]
+        member = 0 if family == "corpus" else rng.randrange(1 << 30)
+        drums = cache.setdefault((family, member), kit(family, seed * 7919 + member))
+        if len(cache) > 8:
+            cache.clear()
         if kind == "drum":
-            y, label = drum_loop(rng, bpm, bars, kit, groove), groove
+            y, label = drum_loop(rng, bpm, bars, drums, groove), groove
         elif kind == "tonal":
             y, label = tonal_loop(rng, bpm, bars, tonic, mode, notes, style), style
+        elif kind == "808bass":
+            d, t = drum_loop(rng, bpm, bars, drums, groove), bass_808(rng, bpm, bars, tonic, mode)
+            y, label = d[: min(len(d), len(t))] + t[: min(len(d), len(t))], f"{groove}+808bass"
         else:
-            d, t = drum_loop(rng, bpm, bars, kit, groove), tonal_loop(rng, bpm, bars, tonic, mode, notes, style)
+            d, t = drum_loop(rng, bpm, bars, drums, groove), tonal_loop(rng, bpm, bars, tonic, mode, notes, style)
             y, label = d[: min(len(d), len(t))] + t[: min(len(d), len(t))], f"{groove}+{style}"
         y = (y / max(1e-9, np.abs(y).max()) * 0.9).astype(np.float32)
-        loops.append(Loop(kind, label, bpm, bars, NOTES[tonic], mode, y))
+        loops.append(Loop(kind, label, bpm, bars, NOTES[tonic], mode, y, family))
     return loops

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from traum.analysis.features import HOP, RATE
+from traum.analysis.frontend import HOP, RATE, chroma_basis, mel_basis
 
 MIN_LOOP_SECONDS = 1.0
 #: Loops longer than this are songs or stems, not bar-cut loops: their length says nothing of tempo.
@@ -108,14 +108,15 @@ def _onsets(y: np.ndarray, rate: int) -> tuple[list[np.ndarray], np.ndarray]:
 def _envelopes(power: np.ndarray, rate: int) -> list[np.ndarray]:
     import librosa
 
-    mel = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=rate))
+    n_fft = 2 * (power.shape[0] - 1)
+    mel = librosa.power_to_db(mel_basis(rate, n_fft) @ power)
     envelopes = [librosa.onset.onset_strength(S=mel, sr=rate)]
-    freqs = librosa.fft_frequencies(sr=rate, n_fft=2 * (power.shape[0] - 1))
+    freqs = librosa.fft_frequencies(sr=rate, n_fft=n_fft)
     for low, high in _BANDS:
         # Linear (not log) flux: a hat's hiss must not register as a kick because the low band was quiet.
         band = np.sqrt(power[(freqs >= low) & (freqs < high)].sum(axis=0))
         envelopes.append(np.maximum(0.0, np.diff(band, prepend=0.0)))
-    chroma = librosa.feature.chroma_stft(S=power, sr=rate, tuning=0.0)
+    chroma = librosa.util.normalize(chroma_basis(rate, n_fft) @ power, norm=np.inf, axis=-2)
     envelopes.append(np.maximum(0.0, np.diff(chroma, axis=1, prepend=chroma[:, :1])).sum(axis=0))
     return envelopes
 
