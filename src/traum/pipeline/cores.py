@@ -102,14 +102,16 @@ def plan_cores(*, analyse: bool, others_busy: float = 0.0, usable: int | None = 
     return CoreBudget(usable, taken, threads, analysis, decode)
 
 
-def apply_torch_threads(threads: int) -> None:
-    """Set torch's intra-op threads (cheap, may change between batches) and one inter-op thread (only
-    possible before torch has run anything in parallel)."""
+def apply_torch_threads(threads: int, *, interop: bool = False) -> None:
+    """Set torch's intra-op threads (cheap, may change between batches); with ``interop``, also one
+    inter-op thread (only possible before torch has run anything in parallel)."""
     if "torch" not in sys.modules:
         return
     import torch
 
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
+    if not interop:
+        return
     with contextlib.suppress(RuntimeError):  # already started by an earlier run in this process
         torch.set_num_interop_threads(1)
