@@ -80,3 +80,88 @@ def _fmt(value) -> str:
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+def build_mixed_library(dest: Path, n: int, seed: int = 0) -> list[Path]:
+    """``n`` files shaped like a producer's library, not just copies of the corpus: ~60 % one-shots (corpus
+    files under 3 s, gain-varied), ~30 % bar loops (1, 2 or 4 bars at 80-160 BPM, sequenced from corpus
+    hits plus a synthesised bass or chord, 44.1 kHz stereo), ~10 % long files of 30 s to 3 min (corpus
+    recordings and loops concatenated, with a tone bed so no two are alike). Deterministic for a seed."""
+    import soundfile as sf
+
+    rng = np.random.default_rng(seed)
+    corpus = audio_files()
+    durations = {p: sf.info(str(p)).duration for p in corpus}
+    shots = [p for p in corpus if durations[p] < 3.0]
+    longer = [p for p in corpus if durations[p] >= 3.0]
+    out = []
+    for i in range(n):
+        roll = rng.random()
+        if roll < 0.1:
+            target = dest / "long" / f"long_{i:05d}.wav"
+            make = lambda t=target: _long_file(t, longer, shots, rng)  # noqa: E731
+        elif roll < 0.4:
+            target = dest / "loops" / f"loop_{i:05d}.wav"
+            make = lambda t=target: _loop(t, shots, rng)  # noqa: E731
+        else:
+            src = shots[int(rng.integers(len(shots)))]
+            target = dest / "oneshots" / src.parent.name / f"{src.stem}_{i:05d}.wav"
+            make = lambda t=target, s=src: _rewrite(s, t, float(rng.uniform(0.5, 1.0)))  # noqa: E731
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            make()
+        out.append(target)
+    return out
+
+
+def _mono(path: Path, rate: int = 44_100) -> np.ndarray:
+    import soundfile as sf
+    import soxr
+
+    data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    mono = data.mean(axis=1)
+    return soxr.resample(mono, sr, rate).astype(np.float32) if sr != rate else mono
+
+
+def _loop(target: Path, shots: list[Path], rng: np.random.Generator, rate: int = 44_100) -> None:
+    bpm = float(rng.uniform(80, 160))
+    bars = int(rng.choice([1, 2, 4]))
+    step = 60.0 / bpm / 4  # sixteenths
+    length = int(round(bars * 16 * step * rate))
+    mix = np.zeros(length, np.float32)
+    kit = [_mono(shots[int(rng.integers(len(shots)))], rate)[: rate] for _ in range(3)]
+    patterns = [rng.random(16) < p for p in (0.3, 0.2, 0.6)]
+    for bar in range(bars):
+        for s in range(16):
+            for hit, pattern in zip(kit, patterns, strict=True):
+                if pattern[s]:
+                    start = int(round((bar * 16 + s) * step * rate))
+                    end = min(length, start + len(hit))
+                    mix[start:end] += hit[: end - start] * 0.6
+    if rng.random() < 0.6:  # a bass line or a chord: loops that carry a key
+        t = np.arange(length) / rate
+        root = 55.0 * 2 ** (int(rng.integers(12)) / 12)
+        mix += 0.2 * np.sin(2 * np.pi * root * t) * (0.5 + 0.5 * np.sign(np.sin(2 * np.pi * bpm / 60 * t)))
+    mix /= max(1.0, float(np.abs(mix).max()) / 0.9)
+    _write_stereo(target, mix, rate)
+
+
+def _long_file(target: Path, longer: list[Path], shots: list[Path], rng: np.random.Generator,
+               rate: int = 44_100) -> None:
+    seconds = float(rng.uniform(30, 180))
+    parts, total = [], 0
+    while total < seconds * rate:
+        part = _mono(longer[int(rng.integers(len(longer)))], rate)
+        parts.append(part)
+        total += len(part)
+    mix = np.concatenate(parts)[: int(seconds * rate)]
+    t = np.arange(len(mix)) / rate
+    mix = mix + 0.05 * np.sin(2 * np.pi * float(rng.uniform(60, 400)) * t).astype(np.float32)
+    mix /= max(1.0, float(np.abs(mix).max()) / 0.9)
+    _write_stereo(target, mix.astype(np.float32), rate)
+
+
+def _write_stereo(target: Path, mono: np.ndarray, rate: int) -> None:
+    import soundfile as sf
+
+    sf.write(str(target), np.stack([mono, mono * 0.98], axis=1), rate, subtype="PCM_24")

@@ -1,21 +1,30 @@
 """Indexing throughput: Traum's pipeline against the seed's naive loop, same files, same run.
 
-    python benchmarks/index.py [--files 1000] [--sizes 1000,10000]
+    python benchmarks/index.py [--files 120] [--mixed] [--busy] [--sizes 10000]
 
 Model: the full-size CLAP architecture (``ClapConfig()``) with random weights (real weights cannot be
 downloaded here; speed depends on the architecture, not the weights).
 
-Baseline (the seed's way): sequential ``librosa.load(sr=48000)``, batches of 32 through
-``ClapProcessor`` (the model folder's config), fp32 ``get_audio_features``, no overlap.
-Each side runs in its own process so peak RSS is its own. Fidelity: cosine between the two sides'
-vectors for files up to 10 s (longer ones are cropped at random by the baseline), raw and after
-removing the mean (random weights map everything to similar vectors).
+Every side is a whole process, timed from spawn to exit by this script: interpreter, imports, model
+load, all files, exit. Traum runs as a user runs it (``traum index --json``, embedding cache off via
+``TRAUM_CACHE_MAX_MB=0``; the zero-shot prompt vectors are cached as after any earlier run, the cold
+cost is printed). Baseline (the seed's way): sequential ``librosa.load(sr=48000)``, batches of 32
+through ``ClapProcessor`` (the model folder's config), fp32 ``get_audio_features``, no overlap.
+
+``--mixed``: a library shaped like a producer's (one-shots, bar loops, 30 s - 3 min files; see
+:func:`common.build_mixed_library`) instead of corpus copies. ``--busy``: every side again while another
+process keeps one core busy; the slowdown is reported per side. CPU seconds are the process tree's.
+Fidelity: cosine between the two sides' vectors for files up to 10 s (longer ones are cropped at
+random by the baseline), raw and after removing the mean (random weights map everything to similar
+vectors).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -25,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import build_library, full_size_model, log, table  # noqa: E402
+from common import REPO, build_library, build_mixed_library, full_size_model, log, table
 
 
 def baseline(model_dir: str, files: list[str], out: str) -> dict:
@@ -35,7 +44,6 @@ def baseline(model_dir: str, files: list[str], out: str) -> dict:
 
     from traum.pipeline.report import peak_rss_mb
 
-    # The clock starts before loading the model, as Traum's does (run_index loads it).
     start = time.perf_counter()
     model = ClapModel.from_pretrained(model_dir).eval()
     processor = ClapProcessor.from_pretrained(model_dir)
@@ -58,30 +66,54 @@ def baseline(model_dir: str, files: list[str], out: str) -> dict:
             "stages": {"decode": t_load, "features": t_feat, "infer": t_infer}}
 
 
-def ours(model_dir: str, folder: str, db: str, files: list[str], out: str, analyse: bool = True) -> dict:
-    from traum.catalog import Catalog
-    from traum.pipeline import IndexOptions, run_index
+def traum_index(model_dir: str, folder: str, db: str, env: dict[str, str], analyse: bool) -> dict:
+    """``traum index`` as a user runs it, in its own process; returns its --json report plus the times."""
+    cmd = [sys.executable, "-m", "traum.cli.main", "index", folder, "--db", db, "--model", model_dir, "--json"]
+    wall, cpu, out = _timed(cmd + ([] if analyse else ["--no-analyse"]), env)
+    report = json.loads(out)
+    return {"elapsed": wall, "cpu": cpu, "files_per_second": report["files_seen"] / wall, "report": report,
+            "peak_rss_mb": report["peak_rss_mb"]}
 
+
+def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    with Catalog(db) as catalog:
-        # No embedding cache: a warm cache would make this run free and the comparison meaningless.
-        report = run_index([folder], catalog, IndexOptions(model=model_dir, cache=False, analyse=analyse))
-        elapsed = time.perf_counter() - start
-        by_path = {}
-        for row in catalog.conn.execute("SELECT p.file_path, s.clap_embedding FROM processing_status p JOIN stems s "
-                                        "ON s.id = p.file_hash"):
-            by_path[row[0]] = np.frombuffer(row[1], np.float32)
-    np.save(out, np.stack([by_path[f] for f in files]))
-    return {"elapsed": elapsed, "files_per_second": len(files) / elapsed, "peak_rss_mb": report.peak_rss_mb,
-            "stages": {k: v for k, v in report.stage_seconds.items() if v}, "precision": report.precision,
-            "windows": report.windows_embedded, "indexed": report.indexed, "failed": report.failed}
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode not in (0, 1):
+        raise SystemExit(result.stderr[-3000:])
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, result.stdout
 
 
-def _child(args: list[str]) -> dict:
-    result = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True)
-    if result.returncode:
-        raise SystemExit(result.stderr)
-    return json.loads(result.stdout.strip().splitlines()[-1])
+def run_baseline(model: str, listing: Path, out: Path, env: dict[str, str]) -> dict:
+    wall, cpu, stdout = _timed([sys.executable, __file__, "--child", "baseline", model, str(listing), str(out)], env)
+    inner = json.loads(stdout.strip().splitlines()[-1])
+    return {**inner, "elapsed": wall, "cpu": cpu, "files_per_second": len(json.loads(listing.read_text())) / wall}
+
+
+class Busy:
+    """Another process keeping one core busy (a DAW, a render) while a side runs."""
+
+    def __enter__(self) -> Busy:
+        self.proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        time.sleep(0.5)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def _vectors(db: Path, files: list[str]) -> np.ndarray:
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    by_path = {p: np.frombuffer(v, np.float32) for p, v in conn.execute(
+        "SELECT p.file_path, s.clap_embedding FROM processing_status p JOIN stems s ON s.id = p.file_hash")}
+    conn.close()
+    return np.stack([by_path[f] for f in files])
 
 
 def _cosines(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -92,58 +124,97 @@ def _cosines(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return float(rows(a, b).min()), float(rows(a - mean, b - mean).min())
 
 
+def _sides(model: str, lib: Path, listing: Path, work: Path, env: dict[str, str], tag: str) -> dict[str, dict]:
+    log(f"[{tag}] baseline …")
+    base = run_baseline(model, listing, work / f"base-{tag}.npy", env)
+    log(f"[{tag}] traum --no-analyse …")
+    mine = traum_index(model, str(lib), str(work / f"ours-{tag}.db"), env, analyse=False)
+    log(f"[{tag}] traum (with analysis) …")
+    full = traum_index(model, str(lib), str(work / f"full-{tag}.db"), env, analyse=True)
+    return {"baseline": base, "no-analyse": mine, "analyse": full}
+
+
+def _print_run(runs: dict[str, dict], files: list[str], tag: str) -> None:
+    base, mine, full = runs["baseline"], runs["no-analyse"], runs["analyse"]
+    rows = [["files/s (whole process)", base["files_per_second"], mine["files_per_second"], full["files_per_second"]],
+            ["speed-up vs baseline", 1.0, mine["files_per_second"] / base["files_per_second"],
+             full["files_per_second"] / base["files_per_second"]],
+            ["elapsed s", base["elapsed"], mine["elapsed"], full["elapsed"]],
+            ["CPU s (process tree)", base["cpu"], mine["cpu"], full["cpu"]],
+            ["peak RSS MB (main process)", base["peak_rss_mb"], mine["peak_rss_mb"], full["peak_rss_mb"]]]
+    stages = sorted(set(base["stages"]) | set(mine["report"]["stage_seconds"]) | set(full["report"]["stage_seconds"]))
+    rows += [[f"busy {s} s", base["stages"].get(s, 0.0), mine["report"]["stage_seconds"].get(s, 0.0),
+              full["report"]["stage_seconds"].get(s, 0.0)] for s in stages]
+    waits = sorted(set(mine["report"]["wait_seconds"]) | set(full["report"]["wait_seconds"]))
+    rows += [[f"wait: {w} s", "", mine["report"]["wait_seconds"].get(w, 0.0),
+              full["report"]["wait_seconds"].get(w, 0.0)] for w in waits]
+    rows += [[f"start-up {k} s", "", mine["report"]["startup_seconds"].get(k, 0.0),
+              full["report"]["startup_seconds"].get(k, 0.0)] for k in mine["report"]["startup_seconds"]]
+    rows += [[f"cores: {k}", "", mine["report"]["cores"].get(k, ""), full["report"]["cores"].get(k, "")]
+             for k in full["report"]["cores"]]
+    print(f"\n[{tag}] {len(files)} files, full-size CLAP (random weights), precision {mine['report']['precision']}, "
+          f"{mine['report']['windows_embedded']} windows for Traum vs {len(files)} for the baseline (long files: one "
+          "random crop); load average at start " + ", ".join(f"{x:.1f}" for x in os.getloadavg()) + "\n")
+    print(table(rows, ["", "baseline (seed)", "traum --no-analyse", "traum (with analysis)"]))
+
+
+def child_main(args: list[str]) -> None:
+    _kind, model, listing, out = args
+    files = json.loads(Path(listing).read_text())
+    print(json.dumps(baseline(model, files, out)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--files", type=int, default=120)
+    parser.add_argument("--mixed", action="store_true", help="a producer-shaped library, not corpus copies")
+    parser.add_argument("--busy", action="store_true", help="also run every side with one core kept busy")
     parser.add_argument("--sizes", default="", help="extra library sizes for Traum alone, e.g. 10000")
     parser.add_argument("--child", nargs="*")
     args = parser.parse_args()
     if args.child is not None:
-        kind, *rest = args.child
-        files = json.loads(Path(rest[-2]).read_text())
-        if kind == "baseline":
-            result = baseline(rest[0], files, rest[-1])
-        else:
-            result = ours(rest[0], rest[1], rest[2], files, rest[-1], analyse=kind == "ours")
-        print(json.dumps(result))
+        child_main(args.child)
         return
     import soundfile as sf
 
     model = str(full_size_model())
     work = Path(tempfile.mkdtemp(prefix="traum-bench-"))
     lib = work / "lib"
-    files = [str(f) for f in build_library(lib, args.files)]
+    files = [str(f) for f in (build_mixed_library(lib, args.files) if args.mixed else build_library(lib, args.files))]
     listing = work / "files.json"
     listing.write_text(json.dumps(files))
-    log(f"library: {len(files)} files in {lib}; model {model}")
-    log("running baseline …")
-    base = _child(["baseline", model, str(listing), str(work / "base.npy")])
-    log("running traum (embeddings only, --no-analyse) …")
-    mine = _child(["embed-only", model, str(lib), str(work / "ours.db"), str(listing), str(work / "ours.npy")])
-    log("running traum (embeddings + full analysis) …")
-    full = _child(["ours", model, str(lib), str(work / "full.db"), str(listing), str(work / "full.npy")])
+    env = {**os.environ, "TRAUM_CACHE_MAX_MB": "0", "TRAUM_CACHE_DIR": str(work / "cache"),
+           "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
+    seconds = sum(sf.info(f).duration for f in files)
+    log(f"library: {len(files)} files, {seconds / 60:.1f} min of audio in {lib}; model {model}")
+    # A user's first run computes the prompt vectors once; every later one reads them.
+    warm = work / "warm"
+    build_library(warm, 2)
+    cold = traum_index(model, str(warm), str(work / "warm.db"), env, analyse=False)
+    log(f"cold start: prompts {cold['report']['startup_seconds']['prompts']:.2f} s (cached from now on)")
+    runs = {"idle": _sides(model, lib, listing, work, env, "idle")}
+    _print_run(runs["idle"], files, "idle")  # at once: a busy pass on a loaded machine takes long
+    if args.busy:
+        with Busy():
+            runs["busy"] = _sides(model, lib, listing, work, env, "busy")
+        _print_run(runs["busy"], files, "busy")
+    if "busy" in runs:
+        print("\nslowdown with one core busy (busy elapsed / idle elapsed): " + ", ".join(
+            f"{side} {runs['busy'][side]['elapsed'] / runs['idle'][side]['elapsed']:.2f}x" for side in runs["idle"]))
     short = np.array([sf.info(f).duration <= 10 for f in files])
-    raw, centred = _cosines(np.load(work / "ours.npy")[short], np.load(work / "base.npy")[short])
-    stages = sorted(set(base["stages"]) | set(mine["stages"]) | set(full["stages"]))
-    rows = [["files/s", base["files_per_second"], mine["files_per_second"], full["files_per_second"]],
-            ["elapsed s", base["elapsed"], mine["elapsed"], full["elapsed"]],
-            ["peak RSS MB", base["peak_rss_mb"], mine["peak_rss_mb"], full["peak_rss_mb"]]]
-    rows += [[f"{s} s (summed over threads)", base["stages"].get(s, 0.0), mine["stages"].get(s, 0.0),
-              full["stages"].get(s, 0.0)] for s in stages]
-    print(f"\nIndexing {len(files)} files, full-size CLAP (random weights), precision {mine['precision']}, "
-          f"{mine['windows']} windows for Traum vs {len(files)} for the baseline (long files: one random crop)\n")
-    print(table(rows, ["", "baseline (seed)", "traum --no-analyse", "traum (with analysis)"]))
-    print(f"\nspeed-up: {mine['files_per_second'] / base['files_per_second']:.2f}x embeddings only, "
-          f"{full['files_per_second'] / base['files_per_second']:.2f}x with full analysis (which the baseline lacks)")
-    print(f"fidelity on {int(short.sum())} files <= 10 s: min raw cosine {raw:.5f}, min mean-removed cosine {centred:.4f}")
+    raw, centred = _cosines(_vectors(work / "ours-idle.db", files)[short], np.load(work / "base-idle.npy")[short])
+    print(f"fidelity on {int(short.sum())} files <= 10 s: min raw cosine {raw:.5f}, "
+          f"min mean-removed cosine {centred:.4f}")
+    print("cold start-up of the prompt vectors (first run on a machine): "
+          f"{cold['report']['startup_seconds']['prompts']:.2f} s")
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if sizes:
-        scale_rows = [[len(files), mine["elapsed"], mine["files_per_second"], mine["peak_rss_mb"]]]  # --no-analyse
+        idle = runs["idle"]["no-analyse"]
+        scale_rows = [[len(files), idle["elapsed"], idle["files_per_second"], idle["peak_rss_mb"]]]
         for n in sizes:
             big = work / f"lib{n}"
-            big_files = [str(f) for f in build_library(big, n)]
-            listing.write_text(json.dumps(big_files))
-            r = _child(["embed-only", model, str(big), str(work / f"ours{n}.db"), str(listing), str(work / f"o{n}.npy")])
+            (build_mixed_library if args.mixed else build_library)(big, n)
+            r = traum_index(model, str(big), str(work / f"ours{n}.db"), env, analyse=True)
             scale_rows.append([n, r["elapsed"], r["files_per_second"], r["peak_rss_mb"]])
         print("\n" + table(scale_rows, ["files", "elapsed s", "files/s", "peak RSS MB"]))
 

@@ -51,3 +51,36 @@ def test_a_sound_closer_to_one_prompt_is_that_category(model, near, far):
 ])
 def test_fusion(current, heard, expected):
     assert fuse_zero_shot(current, heard) == expected
+
+
+def test_prompt_vectors_are_cached_per_model_and_prompt_set(model, tmp_path):
+    from traum.embedding.zero_shot import prompt_cache_path, prompt_vectors
+
+    prompts = [TEMPLATE.format(PROMPTS[c]) for c in PROMPTS]
+    first = ZeroShotCategories(model, cache_dir=tmp_path)
+    path = prompt_cache_path(model, prompts, tmp_path)
+    assert path is not None and path.exists()
+    np.testing.assert_allclose(np.load(path), model.embed_text(prompts), atol=1e-6)
+    # A later run reads the file instead of running the text tower: plant vectors that make every
+    # sound a "snare" and the classifier must follow them.
+    planted = np.zeros_like(first._text)
+    planted[list(PROMPTS).index("snare")] = 1.0
+    np.save(path, planted)
+    second = ZeroShotCategories(model, cache_dir=tmp_path)
+    second._scale = 1e3
+    assert second.classify(np.eye(1, model.dim, 0, dtype=np.float32)[0])[0] == "snare"
+    # Another prompt set (or another model) never reads those vectors.
+    other = prompt_vectors(model, prompts[:3], tmp_path)
+    np.testing.assert_allclose(other, model.embed_text(prompts[:3]), atol=1e-6)
+    assert prompt_cache_path(model, prompts[:3], tmp_path) != path
+
+
+def test_a_broken_cache_entry_is_recomputed(model, tmp_path):
+    from traum.embedding.zero_shot import prompt_cache_path
+
+    prompts = [TEMPLATE.format(PROMPTS[c]) for c in PROMPTS]
+    path = prompt_cache_path(model, prompts, tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not numpy")
+    classifier = ZeroShotCategories(model, cache_dir=tmp_path)
+    np.testing.assert_allclose(classifier._text, model.embed_text(prompts), atol=1e-6)

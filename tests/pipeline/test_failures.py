@@ -20,15 +20,24 @@ FILES = ["dirt-samples/bd/BT0A0D0.wav", "dirt-samples/sn/ST0T0S0.wav", "dirt-sam
 
 
 class DiskFullOnce(Catalog):
-    """A real catalog whose second batch write fails the way a full disk does."""
+    """A real catalog whose disk fills up once two stems are written: the write that would add a third
+    commits what still fitted, as earlier transactions would have, and fails. (Batches are not a fixed
+    size: files whose analysis is still running are written by a later one.)"""
 
-    writes = 0
+    room = 2
+    failed = False
 
-    def write_batch(self, *args, **kwargs):
-        DiskFullOnce.writes += 1
-        if DiskFullOnce.writes == 2:
-            raise sqlite3.OperationalError("database or disk is full")
-        return super().write_batch(*args, **kwargs)
+    def write_batch(self, stems, outcomes, embeddings):
+        stems, outcomes, embeddings = list(stems), list(outcomes), list(embeddings)
+        if DiskFullOnce.failed or len(stems) <= DiskFullOnce.room:
+            DiskFullOnce.room -= len(stems)
+            return super().write_batch(stems, outcomes, embeddings)
+        keep = {s.id for s in stems[:DiskFullOnce.room]}
+        if keep:
+            super().write_batch([s for s in stems if s.id in keep], [o for o in outcomes if o.file_hash in keep],
+                                [e for e in embeddings if e[0] in keep])
+        DiskFullOnce.failed = True
+        raise sqlite3.OperationalError("database or disk is full")
 
 
 def _analysed(db) -> dict[str, bool]:
@@ -41,6 +50,7 @@ def _analysed(db) -> dict[str, bool]:
 def test_a_full_disk_mid_run_loses_nothing_and_the_rerun_analyses_every_stem(tmp_path, tiny_model):
     library = copy_library(tmp_path / "lib", FILES)
     options = {"model": str(tiny_model), "batch_size": 1, "workers": 1, "analysis_workers": 1}
+    DiskFullOnce.room, DiskFullOnce.failed = 2, False
     with DiskFullOnce(tmp_path / "c.db") as catalog, pytest.raises(CatalogError, match="disk is full"):
         run_index([library], catalog, IndexOptions(**options))
     with Catalog(tmp_path / "c.db") as catalog:
@@ -96,7 +106,7 @@ def test_a_failed_run_releases_its_analysis_processes(tmp_path, tiny_model):
 
     library = copy_library(tmp_path / "lib", FILES)
     options = IndexOptions(model=str(tiny_model), batch_size=1, workers=1, analysis_workers=1)
-    DiskFullOnce.writes = 0
+    DiskFullOnce.room, DiskFullOnce.failed = 2, False
     with DiskFullOnce(tmp_path / "c.db") as catalog, pytest.raises(CatalogError, match="disk is full"):
         run_index([library], catalog, options)
     # Before: the pool lived on until the interpreter exited; a long-lived caller (the web app) kept it.

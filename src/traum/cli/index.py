@@ -80,7 +80,15 @@ def _summary(report) -> None:
         err.print(f"… and {report.failed - 10} more: `traum status --json` lists them", highlight=False)
     for path, why in report.unreadable[:10]:
         failed(path, why, label="unreadable", style="yellow")
-    stages = ", ".join(f"{k} {v:.1f}s" for k, v in report.stage_seconds.items() if v >= 0.05)
+    stages = ", ".join(f"{stage} {busy:.1f}s ({share:.0%})" for stage, busy, share in report.timeline() if busy >= 0.05)
     if stages:
-        err.print(f"[dim]time by stage (summed over threads): {stages}; peak memory {report.peak_rss_mb:.0f} MB[/]",
-                  highlight=False)
+        err.print(f"[dim]busy by stage (summed over threads and processes; % of the run): {stages}; "
+                  f"peak memory {report.peak_rss_mb:.0f} MB[/]", highlight=False)
+    waits = ", ".join(f"{what} {s:.1f}s" for what, s in report.wait_seconds.items() if s >= 0.05)
+    if waits:
+        err.print(f"[dim]waiting: {waits}[/]", highlight=False)
+    startup = ", ".join(f"{step} {s:.1f}s" for step, s in report.startup_seconds.items() if s >= 0.05)
+    if startup:
+        err.print(f"[dim]start-up: {startup}[/]", highlight=False)
+    if report.cores:
+        err.print("[dim]cores: " + ", ".join(f"{k} {v}" for k, v in report.cores.items()) + "[/]", highlight=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 
 import numpy as np
 
@@ -42,11 +43,18 @@ def _available_ram() -> int | None:
         return None
 
 
-def embed_in_batches(model: EmbeddingModel, features: list[np.ndarray], batch_size: int) -> tuple[np.ndarray, int]:
-    """Embed all ``features``; halve the batch on out-of-memory. Returns vectors and the batch size used."""
+def embed_in_batches(model: EmbeddingModel, features: list[np.ndarray], batch_size: int,
+                     before_batch: Callable[[], None] | None = None) -> tuple[np.ndarray, int]:
+    """Embed all ``features``; halve the batch on out-of-memory. Returns vectors and the batch size used.
+
+    Batches are cut by window count, whatever file the windows come from: a 3-minute file's 18 windows
+    go through as several ordinary batches. ``before_batch`` runs before each (the indexer re-divides the
+    cores there)."""
     out, start = [], 0
     while start < len(features):
         chunk = features[start:start + batch_size]
+        if before_batch is not None:
+            before_batch()
         try:
             out.append(model.embed_windows(np.stack(chunk)))
         except (RuntimeError, MemoryError) as err:

@@ -196,6 +196,12 @@ def pick_precision(precision: str, device: str) -> str:
     return "fp32"
 
 
+def import_libraries() -> None:
+    """torch and the transformers classes loading needs: most of a cold start-up, timed on its own."""
+    import torch  # noqa: F401
+    from transformers import AutoFeatureExtractor, AutoTokenizer, ClapModel  # noqa: F401
+
+
 def _load(model: str, device: str):
     from transformers.utils import logging as hf_logging
 

@@ -19,17 +19,22 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from traum.audio.discover import absolute_roots
 from traum.catalog import Catalog
 from traum.catalog.store import PathOutcome
 from traum.embedding.base import EmbeddingModel
 from traum.errors import ConfigError, ModelUnavailable, NotFound
+from traum.pipeline.cores import CoreBudget, LoadProbe, apply_torch_threads, passive_threads, plan_cores
 from traum.pipeline.dedupe import Claims, Waiting
 from traum.pipeline.plan import MAX_RUN_RETRIES, Task, discover_files, plan_tasks, reembed_tasks
 from traum.pipeline.prepare import AnalysisPool, Prepared, Preparer, Readers, Source, decode_source
 from traum.pipeline.report import IndexReport, NullProgress, Progress
 from traum.pipeline.writer import FLUSH_SECONDS, Batch, BatchWriter
+
+if TYPE_CHECKING:
+    from traum.embedding.zero_shot import ZeroShotCategories
 
 __all__ = ["MAX_RUN_RETRIES", "IndexJob", "IndexOptions", "IndexReport", "Progress", "Source", "decode_source",
            "run_index", "watch_parent"]
@@ -50,13 +55,14 @@ class IndexOptions:
     precision: str = "auto"
     #: Model windows per inference batch; None adapts to the device.
     batch_size: int | None = None
+    #: Decoding threads; None: two per free core.
     workers: int | None = None
     #: Use the machine-wide embedding cache (content hash + model + processing version).
     cache: bool = True
     #: Tempo, key, note, loudness, quality, category and descriptors for every new sample.
     analyse: bool = True
-    #: Analysis processes; None: half the decoding threads, so analysis and inference share the cores
-    #: instead of fighting over them.
+    #: Analysis processes; None: from the free cores (:func:`traum.pipeline.cores.plan_cores`), so
+    #: analysis and inference share the cores instead of fighting over them.
     analysis_workers: int | None = None
     #: "local" (threads and processes here) or "ray" (:mod:`traum.pipeline.ray_executor`).
     executor: str = "local"
@@ -89,11 +95,17 @@ class IndexJob:
         self.progress = progress
         self.model = model
         self.report = IndexReport()
-        self.workers = options.workers or max(2, os.cpu_count() or 2)
+        self.cores: CoreBudget | None = None
+        self._zero_shot: ZeroShotCategories | None = None
+        self._analysis: AnalysisPool | None = None
         #: For live metrics (traum.metrics.IndexCollector): files to process, start, the batch writer.
         self.planned = 0
         self.started = time.perf_counter()
         self.writer: BatchWriter | None = None
+
+    @property
+    def workers(self) -> int:
+        return self.cores.decode_threads if self.cores else self.options.workers or 2
 
     def batch_size(self) -> int | None:
         """Model windows per inference batch now (it shrinks after an out-of-memory)."""
@@ -108,6 +120,8 @@ class IndexJob:
 
     def _run(self, paths: Sequence[str | os.PathLike[str]]) -> IndexReport:
         started = self.started = time.perf_counter()
+        self.report.startup_seconds["process"] = _process_age()
+        probe = LoadProbe()
         roots = absolute_roots(paths)
         if self.options.model and self.model is None:
             from traum.embedding.clap import check_model_name
@@ -116,9 +130,10 @@ class IndexJob:
         for root in roots:
             if not os.path.exists(root):
                 raise NotFound(f"{root} does not exist")
-        with self.report.timed("discover"):
+        with self.report.timed("discover"), self.report.startup("discover"):
             found = discover_files(roots, self.report)
-        tasks = plan_tasks(found, self.catalog, self.report)
+        with self.report.startup("plan"):
+            tasks = plan_tasks(found, self.catalog, self.report)
         if tasks or self._model_changed():
             self._ensure_model()
         if self.model is None:
@@ -126,6 +141,8 @@ class IndexJob:
         tasks += reembed_tasks(self.catalog, self.model, {t.found.path for t in tasks}, {f.path: f for f in found})
         self.planned = len(tasks)
         self.progress.start(len(tasks))
+        with self.report.startup("load probe"):
+            self.cores = self._plan_cores(probe.others_busy() if tasks else 0.0)
         with ExitStack() as resources:
             self._process(tasks, resources)
         seen = {f.path for f in found}
@@ -143,14 +160,41 @@ class IndexJob:
         last = (self.catalog.get_meta("model") or {}).get("name")
         return self.options.model is not None and last is not None and self.options.model != last
 
+    def _plan_cores(self, others_busy: float) -> CoreBudget:
+        cores = plan_cores(analyse=self.options.analyse, others_busy=others_busy,
+                           analysis_processes=self.options.analysis_workers, decode_threads=self.options.workers)
+        if getattr(self.model, "device", "cpu") == "cpu":
+            apply_torch_threads(cores.inference_threads, interop=True)
+        self.report.cores = {"usable": cores.usable, "taken by others": cores.taken,
+                             "inference threads": cores.inference_threads,
+                             "analysis processes": cores.analysis_processes, "decode threads": cores.decode_threads}
+        log.info("cores: %s (others kept %.2f busy)", self.report.cores, others_busy)
+        return cores
+
+    def _share_cores(self) -> None:
+        """Before each inference batch: torch gets the free cores the analysis processes are not using now,
+        so the two never oversubscribe the machine (and inference takes every free core when analysis is
+        idle, which is most of the time once it is cheaper than inference)."""
+        if self.cores is None or getattr(self.model, "device", "cpu") != "cpu":
+            return
+        busy = self._analysis.busy() if self._analysis is not None else 0
+        apply_torch_threads(max(1, self.cores.free - busy))
+
     def _ensure_model(self) -> None:
         if self.model is not None:
+            self._prompts()
             return
         from traum.embedding import load_model
 
+        passive_threads()
         try:
-            self.model = load_model(self.options.model, device=self.options.device,
-                                    precision=self.options.precision)
+            with self.report.startup("imports"):
+                from traum.embedding.clap import import_libraries
+
+                import_libraries()
+            with self.report.startup("model"):
+                self.model = load_model(self.options.model, device=self.options.device,
+                                        precision=self.options.precision)
         except ModelUnavailable as err:
             self.report.model_error = str(err)
             log.warning("indexing without embeddings: %s", err, extra={"console": False})  # the notice says it
@@ -160,6 +204,15 @@ class IndexJob:
         self.report.model = self.model.name
         self.report.device = getattr(self.model, "device", None)
         self.report.precision = getattr(self.model, "precision", None)
+        self._prompts()
+
+    def _prompts(self) -> None:
+        """The zero-shot prompt vectors, before the first file: cached per model after the first run."""
+        from traum.embedding.zero_shot import ZeroShotCategories
+
+        if self.model is not None and self._zero_shot is None:
+            with self.report.startup("prompts"):
+                self._zero_shot = ZeroShotCategories(self.model)
 
     def _process(self, tasks: list[Task], resources: ExitStack) -> None:
         """Released in reverse order of acquisition: threads first (they use everything else)."""
@@ -172,12 +225,13 @@ class IndexJob:
                 resources.callback(cache.close)
         readers = Readers(self.catalog.path)
         resources.callback(readers.close)
-        analysis = AnalysisPool(self.options.analysis_workers or max(1, self.workers // 2), watch_parent)
+        assert self.cores is not None
+        analysis = self._analysis = AnalysisPool(max(1, self.cores.analysis_processes), analysis_worker)
         resources.callback(analysis.shutdown)
         claims = Claims()
         prepare = Preparer(self.model, cache, claims, readers, analysis, self.report, self.options.analyse)
         writer = self.writer = BatchWriter(self.catalog, self.model, cache, claims, self.report, self.progress,
-                                           self.options.batch_size)
+                                           self.options.batch_size, self._zero_shot, self._share_cores)
         pool = resources.enter_context(ThreadPoolExecutor(self.workers, thread_name_prefix="traum-prepare"))
         queue = deque(tasks)
         inflight: set[Future[Prepared | Waiting | PathOutcome]] = set()
@@ -187,12 +241,13 @@ class IndexJob:
             while queue or inflight:
                 while queue and len(inflight) < limit:
                     inflight.add(pool.submit(prepare, queue.popleft()))
-                done, inflight = wait(inflight, timeout=FLUSH_SECONDS, return_when=FIRST_COMPLETED)
+                with self.report.timed_wait("writer waits for decoded files"):
+                    done, inflight = wait(inflight, timeout=FLUSH_SECONDS, return_when=FIRST_COMPLETED)
                 for future in done:
                     writer.accept(future.result(), batch)
                 if writer.full(batch):
                     batch = writer.flush(batch)
-            writer.flush(batch)
+            writer.flush(batch, final=True)
         except BaseException:
             for future in inflight:
                 future.cancel()
@@ -206,6 +261,28 @@ class IndexJob:
             record_run(self.catalog, self.report.to_dict())
             if self.model is not None:
                 self.catalog.set_meta("model", {"name": self.model.name, "id": self.model.model_id})
+
+
+def _process_age() -> float:
+    """Seconds since this process started: the interpreter and imports before the job (CLI start-up)."""
+    import psutil
+
+    try:
+        return max(0.0, time.time() - float(psutil.Process().create_time()))
+    except psutil.Error:
+        return 0.0
+
+
+def analysis_worker(parent_pid: int) -> None:
+    """Process-pool initializer: one thread for any BLAS/OpenMP pool (the processes are the parallelism;
+    their own threads would oversubscribe the cores inference uses) and never outlive the parent."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # threadpoolctl comes with librosa's scikit-learn; without it, keep the defaults
+        pass
+    watch_parent(parent_pid)
 
 
 #: How often an analysis worker checks that the indexing process is still there.

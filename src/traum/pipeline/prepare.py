@@ -12,8 +12,8 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -51,6 +51,9 @@ class Prepared:
     features: list[np.ndarray]
     #: Vectors found in the embedding cache: no inference needed.
     cached: Vectors | None = None
+    #: The analysis of a new stem, still running in the pool: the file goes on to the model without
+    #: waiting for it, and the writer collects it (so a long analysis never holds up inference).
+    facts: Future[tuple[dict[str, Any], float]] | None = field(default=None, repr=False)
 
 
 @dataclass(slots=True)
@@ -87,25 +90,53 @@ class Readers:
 
 
 class AnalysisPool:
-    """The analysis processes, started by the first file that needs them."""
+    """The analysis processes, started by the first file that needs them.
 
-    def __init__(self, workers: int, initializer: Callable[[int], None]) -> None:
-        self._workers = workers
+    At most ``max_pending`` analyses are queued or running: a decoding thread that would queue more
+    waits (backpressure), so decoded samples never pile up in front of a slow analysis.
+    """
+
+    def __init__(self, workers: int, initializer: Callable[[int], None], max_pending: int | None = None) -> None:
+        self.workers = workers
         self._initializer = initializer
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_pending or max(8, 4 * workers))
+        self._outstanding = 0
 
     def get(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(self._workers, initializer=self._initializer,
+                self._pool = ProcessPoolExecutor(self.workers, initializer=self._initializer,
                                                  initargs=(os.getpid(),))
             return self._pool
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        self._slots.acquire()
+        with self._lock:
+            self._outstanding += 1
+        try:
+            future = self.get().submit(fn, *args)
+        except BaseException:
+            self._release(None)
+            raise
+        future.add_done_callback(self._release)
+        return future
+
+    def _release(self, _future: object) -> None:
+        with self._lock:
+            self._outstanding -= 1
+        self._slots.release()
+
+    def busy(self) -> int:
+        """Analysis processes working right now (queued work counts: it starts as soon as one is free)."""
+        with self._lock:
+            return min(self.workers, self._outstanding)
 
     def shutdown(self) -> None:
         with self._lock:
             if self._pool is not None:
-                self._pool.shutdown()
+                self._pool.shutdown(cancel_futures=True)
 
 
 @dataclass
@@ -158,43 +189,26 @@ class Preparer:
             failed = failure(err, {**base, "file_hash": digest})
             self.claims.fail(digest, failed)
             return failed
-        stem = None
+        stem, facts = None, None
         if known is False:
-            stem = _new_stem(digest, f, source.info, self._analyse(f.path, source))
+            stem = _new_stem(digest, f, source.info, {})
+            facts = self._analyse(f.path, source)
         offsets = [o for o, _ in cached[1]] if cached is not None else source.offsets
         elapsed = time.perf_counter() - started
         outcome = PathOutcome(status="indexed", file_hash=digest, processing_time=round(elapsed, 4), **base)
-        return Prepared(outcome, stem, digest, offsets, source.features, cached)
+        return Prepared(outcome, stem, digest, offsets, source.features, cached, facts)
 
-    def _analyse(self, path: str, source: Source | None) -> dict[str, Any]:
-        """Analysis runs in a process pool (librosa is GIL-bound); this worker thread waits for it,
-        the main thread keeps feeding the model. The input is the native-rate decode, exactly what
-        ``traum analyze`` analyses (:func:`traum.analysis.analyse_path`), so both give the same facts."""
-        from traum.analysis import name_facts
-        from traum.plugins.analysis import analyse_for_catalog
-
-        if source is None or not self.analyse:
-            return name_facts(path)
-        with self.report.timed("analyse"):
-            info = source.info
-            try:
-                facts: dict[str, Any] = self.analysis.get().submit(
-                    analyse_for_catalog, source.samples, info.sample_rate, path, info.sample_rate, info.bit_depth,
-                    source.truncated, source.whole).result()
-            except Exception:
-                log.exception("analysis failed for %s; keeping what its name says", path)
-                return name_facts(path)
-        self._count_plugin_errors(path, facts)
-        return facts
-
-    def _count_plugin_errors(self, path: str, facts: dict[str, Any]) -> None:
-        """A plugin that raised in the analysis process: logged here with its name, counted in the run."""
-        from traum.plugins import record_error
-        from traum.plugins.analysis import PLUGIN_ERRORS
-
-        for plugin, message in facts.pop(PLUGIN_ERRORS, ()):
-            record_error(plugin, f"{path}: {message}")
-            self.report.count_plugin_error(plugin)
+    def _analyse(self, path: str, source: Source) -> Future[tuple[dict[str, Any], float]] | None:
+        """Queue the analysis in the process pool (librosa is GIL-bound) and return at once: the file's
+        windows go on to the model while it runs. The input is the native-rate decode, exactly what
+        ``traum analyze`` analyses (:func:`traum.analysis.analyse_path`), so both give the same facts.
+        None: analysis is off, the name alone speaks (see :func:`collect_facts`)."""
+        if not self.analyse:
+            return None
+        info = source.info
+        with self.report.timed_wait("decoders wait for a free analysis slot"):
+            return self.analysis.submit(timed_analysis, source.samples, info.sample_rate, path, info.sample_rate,
+                                        info.bit_depth, source.truncated, source.whole)
 
     def _from_cache(self, digest: str, f: Found, cached: Vectors, new_stem: bool, started: float,
                     base: dict[str, Any]) -> Prepared:
@@ -202,10 +216,52 @@ class Preparer:
         stem = None
         if new_stem:
             info = probe(f.path)
-            stem = _new_stem(digest, f, info, self._analyse(f.path, None))
+            from traum.analysis import name_facts
+
+            stem = _new_stem(digest, f, info, name_facts(f.path))
         outcome = PathOutcome(status="indexed", file_hash=digest, processing_time=round(time.perf_counter() -
                               started, 4), **base)
         return Prepared(outcome, stem, digest, [o for o, _ in cached[1]], [], cached)
+
+
+def timed_analysis(*args: Any) -> tuple[dict[str, Any], float]:
+    """Runs in an analysis process: the facts (plugins' included) and the CPU seconds they took there."""
+    from traum.plugins.analysis import analyse_for_catalog
+
+    started = time.process_time()
+    facts = analyse_for_catalog(*args)
+    return facts, time.process_time() - started
+
+
+def collect_facts(item: Prepared, report: IndexReport) -> None:
+    """The analysis of ``item``'s new stem into its facts (what the name says if analysis failed or is off)."""
+    from traum.analysis import name_facts
+
+    if item.stem is None:
+        return
+    stem = item.stem
+    if item.facts is None:
+        if not stem.facts:  # analysis is off; or it ran elsewhere (a Ray task) and its facts came with the stem
+            stem.facts = name_facts(stem.path)
+    else:
+        try:
+            stem.facts, seconds = item.facts.result()
+            report.add_busy("analyse", seconds)
+        except Exception:
+            log.exception("analysis failed for %s; keeping what its name says", stem.path)
+            stem.facts = name_facts(stem.path)
+        item.facts = None
+    _count_plugin_errors(stem.path, stem.facts, report)
+
+
+def _count_plugin_errors(path: str, facts: dict[str, Any], report: IndexReport) -> None:
+    """A plugin that raised in the analysis process: logged here with its name, counted in the run."""
+    from traum.plugins import record_error
+    from traum.plugins.analysis import PLUGIN_ERRORS
+
+    for plugin, message in facts.pop(PLUGIN_ERRORS, ()):
+        record_error(plugin, f"{path}: {message}")
+        report.count_plugin_error(plugin)
 
 
 def decode_source(path: str, model: EmbeddingModel | None) -> Source:

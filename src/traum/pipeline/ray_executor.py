@@ -45,6 +45,8 @@ from traum.pipeline.writer import Batch, BatchWriter
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from traum.embedding.cache import Vectors
+
 log = logging.getLogger(__name__)
 
 # Retries: Ray Data runs its tasks with max_retries=-1 (a task whose worker died, by a kill or a lost
@@ -219,8 +221,8 @@ class _RayWriter(BatchWriter):
         if isinstance(result, Prepared) and result.cached is not None:
             batch.windows += max(1, len(result.cached[1]))  # commit as often as the local job does
 
-    def _add_zero_shot_categories(self, model: EmbeddingModel, prepared: list[Prepared],
-                                  vectors: dict[str, Any]) -> None:
+    def _add_zero_shot_categories(self, model: EmbeddingModel, ready: list[tuple[Prepared, Vectors | None]]
+                                  ) -> None:
         """Done by the actors, so that shards carry it too."""
 
 
@@ -351,8 +353,9 @@ def decode_files(table: pa.Table, window: dict[str, Any] | None, analyse: bool) 
 
 
 def _facts(path: str, source: Any, analyse: bool) -> dict[str, Any]:
-    """What the local job's analysis processes compute; here the task is its own process."""
-    from traum.analysis import analyse_for_catalog, name_facts
+    """What the local job's analysis processes compute, plugins included; here the task is its own process."""
+    from traum.analysis import name_facts
+    from traum.plugins.analysis import analyse_for_catalog
 
     if not analyse:
         return name_facts(path)
@@ -399,7 +402,7 @@ class Embedder:
                                   [o for o, _ in windows], features))
         prepared = [i for i in items if isinstance(i, Prepared)]
         vectors = self.writer._embed(model, prepared) if prepared else {}
-        self.writer._add_zero_shot_categories(model, prepared, vectors)
+        self.writer._add_zero_shot_categories(model, [(item, vectors.get(item.stem_id)) for item in prepared])
         return shards.to_table([
             shards.to_row(i.outcome, i.stem, vectors[i.stem_id], model.name, model.model_id)
             if isinstance(i, Prepared) else shards.to_row(i) for i in items])

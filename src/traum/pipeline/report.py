@@ -11,6 +11,10 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 STAGES = ("discover", "hash", "decode", "analyse", "features", "infer", "write")
+#: Where the run's start-up goes, in order: the process until the job starts (interpreter, CLI
+#: imports, catalog), finding and planning files, torch + transformers imports, loading the weights,
+#: the zero-shot prompt vectors (zero when cached) and sampling the machine's load.
+STARTUP = ("process", "discover", "plan", "imports", "model", "prompts", "load probe")
 
 
 class Progress(Protocol):
@@ -54,7 +58,14 @@ class IndexReport:
     precision: str | None = None
     windows_embedded: int = 0
     elapsed: float = 0.0
+    #: Busy seconds per stage, summed over the threads (and analysis processes) doing it.
     stage_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    #: Seconds a stage spent waiting for another: what the timeline's gaps are made of.
+    wait_seconds: dict[str, float] = field(default_factory=dict)
+    startup_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STARTUP, 0.0))
+    #: How the cores were shared: usable, taken by other processes, inference threads, analysis
+    #: processes, decoding threads.
+    cores: dict[str, int] = field(default_factory=dict)
     peak_rss_mb: float = 0.0
     #: On CUDA: peak memory the model allocated, and the GPU's utilisation at the end (needs pynvml).
     gpu_peak_mb: float | None = None
@@ -75,6 +86,35 @@ class IndexReport:
     def count_plugin_error(self, plugin: str) -> None:
         with self._lock:
             self.plugin_errors[plugin] += 1
+
+    @contextmanager
+    def timed_wait(self, what: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add_wait(what, time.perf_counter() - start)
+
+    def add_wait(self, what: str, seconds: float) -> None:
+        with self._lock:
+            self.wait_seconds[what] = self.wait_seconds.get(what, 0.0) + seconds
+
+    def add_busy(self, stage: str, seconds: float) -> None:
+        with self._lock:
+            self.stage_seconds[stage] += seconds
+
+    @contextmanager
+    def startup(self, step: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.startup_seconds[step] += time.perf_counter() - start
+
+    def timeline(self) -> list[tuple[str, float, float]]:
+        """(stage, busy seconds, share of the run's wall clock) — above 1.0 a stage ran on several cores."""
+        return [(stage, busy, busy / self.elapsed if self.elapsed else 0.0)
+                for stage, busy in self.stage_seconds.items() if busy]
 
     @property
     def files_per_second(self) -> float:
@@ -105,6 +145,8 @@ class IndexReport:
         data["files_per_second"] = round(self.files_per_second, 2)
         data["error_rate"] = round(self.error_rate, 4)
         data["stage_seconds"] = {k: round(v, 3) for k, v in self.stage_seconds.items()}
+        data["wait_seconds"] = {k: round(v, 3) for k, v in self.wait_seconds.items()}
+        data["startup_seconds"] = {k: round(v, 3) for k, v in self.startup_seconds.items()}
         data["elapsed"] = round(self.elapsed, 3)
         data["failures"] = self.failures[:100]
         return data
