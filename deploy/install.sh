@@ -1,12 +1,13 @@
 #!/bin/sh
 # Installs Traum into a fresh virtual environment. The image's one install step (deploy/Dockerfile)
 # and the CI test that replays it outside Docker (tests/deploy/test_image_steps.py) both run this file.
-#   deploy/install.sh VENV WHEEL_DIR [TORCH_INDEX]
+#   deploy/install.sh VENV WHEEL_DIR [TORCH_INDEX] [EXTRAS]
 # TORCH_INDEX chooses the torch build: https://download.pytorch.org/whl/cpu gives the CPU build
 # (~0.7 GB instead of ~4 GB); .../whl/cu128 or empty (pip's own index) the CUDA build, which carries
-# its CUDA libraries, so the host needs only the NVIDIA driver.
+# its CUDA libraries, so the host needs only the NVIDIA driver. EXTRAS: Traum's extras, e.g. "ray"
+# (the Ray executor, and the `ray` command KubeRay starts its pods with).
 set -eu
-venv=$1 wheels=$2 torch_index=${3:-}
+venv=$1 wheels=$2 torch_index=${3:-} extras=${4:-}
 python3 -m venv "$venv"
 pip="$venv/bin/pip"
 if [ -n "$torch_index" ]; then
@@ -21,6 +22,7 @@ PY
 )
     "$pip" install --no-cache-dir --index-url "$torch_index" "$torch_req"
 fi
-"$pip" install --no-cache-dir "$wheels"/traum-*.whl
+wheel=$(ls "$wheels"/traum-*.whl)
+"$pip" install --no-cache-dir "$wheel${extras:+[$extras]}"
 # The console script is the image's entrypoint: fail the build, not the first start, if it cannot load.
 "$venv/bin/traum" --help >/dev/null
