@@ -14,6 +14,7 @@ import re
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -56,9 +57,23 @@ def _local_torch_index(tmp: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def image(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The build stage, replayed: returns the venv the runtime stage copies (/opt/traum)."""
-    tmp = tmp_path_factory.mktemp("image")
+def image() -> Iterator[Path]:
+    """The build stage, replayed: yields the venv the runtime stage copies (/opt/traum).
+
+    TRAUM_TEST_IMAGE_VENV=DIR reuses a venv this fixture made before (re-running the start-up tests
+    without the minutes of installing). Its own temporary folder, not pytest's: pytest deletes all but
+    its last three base folders, which another pytest process may do while this one installs."""
+    if reuse := os.environ.get("TRAUM_TEST_IMAGE_VENV"):
+        yield Path(reuse)
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="traum-image-"))
+    try:
+        yield _build(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _build(tmp: Path) -> Path:
     src = tmp / "src"
     src.mkdir()
     for name in CONTEXT:
@@ -118,7 +133,8 @@ def server(image: Path, tmp_path: Path) -> Iterator[int]:
     runtime = DOCKERFILE.stage("runtime")
     argv = exec_form(runtime.last("ENTRYPOINT")) + exec_form(runtime.last("CMD"))
     argv[argv.index("--port") + 1] = str(port)
-    proc = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    with (tmp_path / "serve.out").open("w") as out:
+        proc = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
     try:
         yield port
     finally:
@@ -133,10 +149,10 @@ def _healthcheck(image: Path, port: int) -> subprocess.CompletedProcess[str]:
                           env=_clean_env(PATH=f"{image / 'bin'}:{os.environ['PATH']}"))
 
 
-def test_serve_answers_the_healthcheck_and_wants_the_token(image: Path, server: int) -> None:
+def test_serve_answers_the_healthcheck_and_wants_the_token(image: Path, server: int, tmp_path: Path) -> None:
     deadline = time.monotonic() + 120
     while (check := _healthcheck(image, server)).returncode != 0:
-        assert time.monotonic() < deadline, check.stderr
+        assert time.monotonic() < deadline, (tmp_path / "serve.out").read_text() + check.stderr
         time.sleep(1)
     status = f"http://127.0.0.1:{server}/api/status"
     with pytest.raises(urllib.error.HTTPError) as refused:
