@@ -170,6 +170,8 @@ def main() -> None:
     parser.add_argument("--mixed", action="store_true", help="a producer-shaped library, not corpus copies")
     parser.add_argument("--busy", action="store_true", help="also run every side with one core kept busy")
     parser.add_argument("--sizes", default="", help="extra library sizes for Traum alone, e.g. 10000")
+    parser.add_argument("--ray", type=int, default=0, metavar="N",
+                        help="also index N files with --executor ray and locally, side by side (issue 13)")
     parser.add_argument("--child", nargs="*")
     args = parser.parse_args()
     if args.child is not None:
@@ -207,6 +209,10 @@ def main() -> None:
           f"min mean-removed cosine {centred:.4f}")
     print("cold start-up of the prompt vectors (first run on a machine): "
           f"{cold['report']['startup_seconds']['prompts']:.2f} s")
+    if args.ray:
+        from ray_index import compare, print_comparison
+
+        print_comparison(compare(files=args.ray, work=work / "ray"))
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if sizes:
         idle = runs["idle"]["no-analyse"]
