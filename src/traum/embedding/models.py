@@ -126,11 +126,12 @@ def _describe_folder(folder: Path) -> str:
 
 def _cached_clap_models() -> dict[str, tuple[int, str]]:
     """CLAP repos in the Hugging Face cache: name → (bytes on disk, snapshot folder). Offline, no network."""
-    from huggingface_hub import scan_cache_dir
+    from huggingface_hub import constants, scan_cache_dir
     from huggingface_hub.errors import CacheNotFound
 
     try:
-        cache = scan_cache_dir()
+        # Named here: scan_cache_dir's default is a copy taken when its module was first imported.
+        cache = scan_cache_dir(constants.HF_HUB_CACHE)
     except (CacheNotFound, OSError) as err:
         log.debug("no Hugging Face cache: %s", err)
         return {}
