@@ -40,7 +40,7 @@ class MapJobs:
         self._jobs: dict[str, tuple[threading.Thread, int, float]] = {}
         self._errors: dict[str, str] = {}
 
-    def ensure(self, model: str, counts: tuple[int, int], wait: float = WAIT_SECONDS) -> MapState:
+    def ensure(self, model: str, counts: tuple[int, int], wait: float | None = None) -> MapState:
         """Ready when the model's map holds every present embedded sample (``counts`` is
         :func:`maps.unplaced_count`, read by the caller under its own lock); else a job runs (started
         here if none is) and its state is returned after up to ``wait`` seconds."""
@@ -58,7 +58,7 @@ class MapJobs:
                 self._jobs[model] = job
                 thread.start()
         thread, samples, started = job
-        thread.join(wait)
+        thread.join(WAIT_SECONDS if wait is None else wait)
         if thread.is_alive():
             return MapState(False, samples, time.monotonic() - started)
         with self._lock:
