@@ -419,7 +419,7 @@ def _map_routes(app: FastAPI, lib: Library) -> None:
         """Every present sample's point on the map of the search engine's model, brought up to date
         first (new samples placed, or the whole map laid out off the request thread: then 202)."""
         with lib.use() as catalog:
-            model = lib.model.name if lib.model else max(catalog.embedding_models().items(),
+            model = lib.model.model_id if lib.model else max(catalog.embedding_models().items(),
                                                          key=lambda item: item[1], default=(None, 0))[0]
         if model is None:
             return models.SampleMap(ready=True, message="no sample has an embedding yet: run `traum index`")

@@ -52,7 +52,7 @@ async function load() {
 function draw(body) {
   data = body;
   indexOf = new Map(body.ids.map((id, i) => [id, i]));
-  if (!plot) plot = makePlot();
+  if (!plot) plot = makePlot(body.ids.length);
   plot.set({ pointColor: PALETTE });
   const z = body.category.map((c) => c % PALETTE.length);
   return plot.draw({ x: body.x, y: body.y, z, w: weights() }).then(() => {
@@ -61,9 +61,14 @@ function draw(body) {
   });
 }
 
-function makePlot() {
+// Beyond this many points the plot draws squares without blending (regl-scatterplot's performance
+// mode): a large library pans smoothly on a weak GPU, and without one (software WebGL).
+const MANY_POINTS = 50000;
+
+function makePlot(points) {
   const { width, height } = canvas.getBoundingClientRect();
   const p = createScatterplot({
+    performanceMode: points > MANY_POINTS,
     canvas, width, height, pointSizeSelected: 4, pointOutlineWidth: 2,
     backgroundColor: [0.07, 0.07, 0.09, 1], colorBy: "valueA", opacityBy: "valueB", opacity: [0.35, 1],
     sizeBy: "valueB", pointSize: [3, 7], lassoColor: [1, 1, 1, 0.8],
