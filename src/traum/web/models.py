@@ -219,5 +219,5 @@ class SampleMap(BaseModel):
     ids: list[str] = []
     x: list[float] = []
     y: list[float] = []
-    categories: list[str | None] = Field([], description="The categories, each once; null: not classified.")
-    category: list[int] = Field([], description="Per sample, its index into categories.")
+    categories: list[str | None] = Field(default_factory=list, description="Each category once; null: unclassified.")
+    category: list[int] = Field(default_factory=list, description="Per sample, its index into categories.")
