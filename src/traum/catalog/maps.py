@@ -31,6 +31,16 @@ def points(catalog: Catalog, model: str) -> list[MapPoint]:
     return [MapPoint(r[0], r[1], r[2], r[3]) for r in rows]
 
 
+def unplaced_count(catalog: Catalog, model: str) -> tuple[int, int]:
+    """(present samples embedded by the model but not on its map, present samples embedded by it): a
+    cheap look whether the map needs work before any vector is read."""
+    row = catalog.conn.execute(
+        f"SELECT count(*) - count(m.stem_id), count(*) FROM stems s LEFT JOIN map_points m "
+        f"ON m.stem_id = s.id AND m.model = ? WHERE s.embedding_model = ? AND s.clap_embedding IS NOT NULL "
+        f"AND {_PRESENT_SQL}", (model, model)).fetchone()
+    return int(row[0]), int(row[1])
+
+
 def current_layout(catalog: Catalog, model: str) -> tuple[int, int]:
     """(layout number, points placed by that fit itself) of the model's map; (0, 0) when there is none.
     Points placed afterwards share the number; the fit's own count is in meta."""

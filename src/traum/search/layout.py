@@ -26,6 +26,12 @@ REFIT_GROWTH = 0.25
 MIN_PACMAP = 60
 #: Neighbours a new point is placed among.
 PLACE_NEIGHBOURS = 8
+#: Up to this many samples a fit runs on one thread with fewer iterations. A small fit's 450 gradient
+#: steps are each far shorter than numba's thread hand-off, so on a loaded machine (2 cores, many
+#: processes) two threads mostly wait for each other: 240 vectors took 26-40 s wall for ~1 s of work.
+#: Half the iterations lay out a few thousand points as well (the clusters settle in the first phases).
+SMALL_FIT = 5000
+SMALL_ITERS = (50, 50, 100)
 
 
 @dataclass(frozen=True)
@@ -44,10 +50,7 @@ def fit(vectors: np.ndarray, seed: int = 0) -> np.ndarray:
     if n < MIN_PACMAP:
         coords = _principal_components(vectors)
     else:
-        import pacmap
-
-        reducer = pacmap.PaCMAP(n_components=2, n_neighbors=10, random_state=seed, apply_pca=True)
-        coords = reducer.fit_transform(np.asarray(vectors, dtype=np.float32), init="pca")
+        coords = _pacmap(np.asarray(vectors, dtype=np.float32), seed)
     return _normalise(np.asarray(coords, dtype=np.float64))
 
 
@@ -88,6 +91,22 @@ def update_map(catalog: Catalog, model: str, *, refit: bool = False) -> MapUpdat
     if new_ids:
         maps.add_points(catalog, model, new_ids, place(new_vectors, vectors, coords), layout)
     return MapUpdate(len(placed_ids) + len(new_ids), len(new_ids), False, time.perf_counter() - started)
+
+
+def _pacmap(vectors: np.ndarray, seed: int) -> np.ndarray:
+    import numba
+    import pacmap
+
+    small = len(vectors) <= SMALL_FIT
+    threads = numba.get_num_threads()
+    if small:
+        numba.set_num_threads(1)  # per calling thread: a server's other work keeps its threads
+    try:
+        reducer = pacmap.PaCMAP(n_components=2, n_neighbors=10, random_state=seed, apply_pca=True,
+                                num_iters=SMALL_ITERS if small else (100, 100, 250), verbose=False)
+        return np.asarray(reducer.fit_transform(vectors, init="pca"))
+    finally:
+        numba.set_num_threads(threads)
 
 
 def _principal_components(vectors: np.ndarray) -> np.ndarray:

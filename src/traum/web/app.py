@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import Body, FastAPI, Query, Request
+from fastapi import Body, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -41,7 +41,8 @@ from traum.errors import (
     QueryError,
     TraumError,
 )
-from traum.web import browse, files, models
+from traum.web import browse, files, models, preview
+from traum.web.mapjob import MapJobs
 from traum.web.security import LOOPBACK_NAMES, SecurityHeaders, TokenGuard
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ class Library:
         self.model = model
         self.lock = threading.RLock()
         self._peaks: OrderedDict[tuple[str, int], list[float]] = OrderedDict()
+        self.maps = MapJobs(db)
+        self.renders = preview.Renders()
 
     @contextmanager
     def use(self) -> Iterator[Catalog]:
@@ -238,6 +241,7 @@ def _routes(app: FastAPI, lib: Library) -> None:
     _read_routes(app, lib)
     _write_routes(app, lib)
     _collection_routes(app, lib)
+    _map_routes(app, lib)
 
 
 def _read_routes(app: FastAPI, lib: Library) -> None:
@@ -303,12 +307,27 @@ def _read_routes(app: FastAPI, lib: Library) -> None:
 
     @app.get("/api/audio/{stem_id}", response_class=FileResponse, responses=ERRORS | {
         200: {"content": {"audio/*": {}}, "description": "the file; supports Range (206)"}})
-    def audio(stem_id: str, request: Request):
+    def audio(stem_id: str, request: Request,
+              bpm: Annotated[str | None, Query(max_length=20, description=(
+                  "project tempo: a loop with a known BPM is time-stretched to it"))] = None,
+              key: Annotated[str | None, Query(max_length=20, description=(
+                  "project key ('A minor', 'F#'): pitched material is shifted to it (nearest transposition)"))] = None,
+              tempo: Annotated[str | None, Query(max_length=10, description=(
+                  "half or double: the loop's true tempo is half/double the detected one"))] = None):
+        wanted = preview.parse(bpm, key, tempo)
         stem = lib.stem(stem_id)
         path, st = lib.servable(stem)
         if request.headers.get("range", "bytes=0-").startswith("bytes=0-"):
             with lib.use() as catalog:
                 catalog.record_play(stem_id)
+        if wanted.wanted:
+            if (stem.get("duration") or 0) > preview.MAX_SECONDS:
+                raise QueryError(f"{display(stem['filename'])} is longer than {preview.MAX_SECONDS} s; "
+                                 "Traum previews only shorter samples at the project's tempo and key")
+            rendered = lib.renders.wav(path, stem, wanted)
+            if rendered is not None:
+                return Response(rendered, media_type="audio/wav", headers={
+                    "Content-Disposition": "inline", "Cache-Control": "private, max-age=3600"})
         media = AUDIO_TYPES.get((stem.get("format") or "").split("/")[0]) or mimetypes.guess_type(path)[0]
         return FileResponse(path, stat_result=st, media_type=media or "application/octet-stream",
                             filename=display(os.path.basename(path)), content_disposition_type="inline")
@@ -421,3 +440,34 @@ def _kit_samples(lib: Library, ids: list[str]) -> list[Any]:
 
     with lib.use() as catalog:
         return samples_of(catalog, ids)
+
+
+def _map_routes(app: FastAPI, lib: Library) -> None:
+    @app.get("/api/map", responses=ERRORS | {202: {"model": models.SampleMap, "description": "still laying out"}})
+    def sample_map(response: Response) -> models.SampleMap:
+        """Every present sample's point on the map of the search engine's model, brought up to date
+        first (new samples placed, or the whole map laid out off the request thread: then 202)."""
+        with lib.use() as catalog:
+            model = lib.model.model_id if lib.model else max(catalog.embedding_models().items(),
+                                                         key=lambda item: item[1], default=(None, 0))[0]
+        if model is None:
+            return models.SampleMap(ready=True, message="no sample has an embedding yet: run `traum index`")
+        from traum.catalog import maps
+
+        with lib.use() as catalog:
+            counts = maps.unplaced_count(catalog, model)
+        state = lib.maps.ensure(model, counts)  # waits outside the lock: other requests go on
+        if state.error:
+            raise CatalogError(state.error)
+        if not state.ready:
+            response.status_code = 202
+            return models.SampleMap(ready=False, model=model, message=(
+                f"laying out {state.samples} samples ({state.seconds:.0f} s)"))
+        with lib.use() as catalog:
+            points = maps.points(catalog, model)
+        categories = list(dict.fromkeys(p.category for p in points))
+        index = {c: i for i, c in enumerate(categories)}
+        return models.SampleMap(
+            ready=True, model=model, message=f"{len(points)} samples", ids=[p.stem_id for p in points],
+            x=[round(p.x, 5) for p in points], y=[round(p.y, 5) for p in points], categories=categories,
+            category=[index[p.category] for p in points])

@@ -207,3 +207,17 @@ class Waveform(BaseModel):
     id: str
     points: int
     peaks: list[float] = Field(description="Absolute peak (0–1) per equal slice of the file.")
+
+
+class SampleMap(BaseModel):
+    """Every present sample of a model on the 2-D map, as columns (100k samples stay a few MB):
+    sample i is ``ids[i]`` at (``x[i]``, ``y[i]``) in [-1, 1], its category ``categories[category[i]]``."""
+
+    ready: bool = Field(description="False (status 202) while the map is being laid out: ask again.")
+    message: str = Field("", description="What is happening, e.g. 'laying out 12000 samples (40 s)'.")
+    model: str | None = None
+    ids: list[str] = []
+    x: list[float] = []
+    y: list[float] = []
+    categories: list[str | None] = Field(default_factory=list, description="Each category once; null: unclassified.")
+    category: list[int] = Field(default_factory=list, description="Per sample, its index into categories.")

@@ -10,6 +10,8 @@ import { goBack, more, search, searchSoon, setupContext, similar } from "./searc
 import { registerView } from "./views.js";
 
 registerView("list", { label: "List", element: $("list-view") });
+import("./map.js");
+import("./preview.js");  // its own module: a WebGL failure there leaves the list working
 setActions({ similar: (hit) => similar(hit), add, more });
 setupFilters(search, searchSoon);
 setupContext();
