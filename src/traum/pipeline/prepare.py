@@ -134,9 +134,12 @@ class AnalysisPool:
             return min(self.workers, self._outstanding)
 
     def shutdown(self) -> None:
+        # Not under the lock: shutting down joins the pool's manager thread, which runs the futures'
+        # done callbacks (``_release``), and those take the lock.
         with self._lock:
-            if self._pool is not None:
-                self._pool.shutdown(cancel_futures=True)
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
 
 @dataclass
