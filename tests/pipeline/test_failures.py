@@ -111,3 +111,24 @@ def test_a_failed_run_releases_its_analysis_processes(tmp_path, tiny_model):
         run_index([library], catalog, options)
     # Before: the pool lived on until the interpreter exited; a long-lived caller (the web app) kept it.
     assert psutil.Process().children(recursive=True) == []
+
+
+def _slow_square(x: int) -> int:
+    import time
+
+    time.sleep(0.5)
+    return x * x
+
+
+def test_the_analysis_pool_shuts_down_with_analyses_in_flight():
+    import threading
+
+    from traum.pipeline.prepare import AnalysisPool
+
+    pool = AnalysisPool(1, lambda _parent: None)
+    futures = [pool.submit(_slow_square, n) for n in range(3)]
+    stopper = threading.Thread(target=pool.shutdown, daemon=True)
+    stopper.start()
+    stopper.join(30)
+    assert not stopper.is_alive(), "shutdown hung: a done callback waited for the lock shutdown held"
+    assert futures[0].result() == 0 and pool.busy() == 0
