@@ -153,7 +153,9 @@ def instrument_libraries(tmp_path_factory):
                 (folder / f"{names[form]} {j + 1}.wav").write_bytes(sources[(2 * i + j) % len(sources)].read_bytes())
         dbs[form] = root / f"{form}.db"
         with Catalog(dbs[form]) as catalog:
-            run_index([root / str(form)], catalog, IndexOptions(model="none/none", cache=False, analyse=False))
+            # A known model id never cached in tests: catalogued without vectors, searched by names.
+            options = IndexOptions(model="laion/larger_clap_general", cache=False, analyse=False)
+            run_index([root / str(form)], catalog, options)
     return dbs
 
 

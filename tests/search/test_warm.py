@@ -45,7 +45,7 @@ def names_db(tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("HF_HUB_OFFLINE", "1")
         with Catalog(root / "names.db") as catalog:
-            run_index([library], catalog, IndexOptions(model="none/none", cache=False, analyse=False))
+            run_index([library], catalog, IndexOptions(model="laion/larger_clap_general", cache=False, analyse=False))
     return root / "names.db"
 
 
