@@ -80,8 +80,7 @@ class IndexReport:
         try:
             yield
         finally:
-            with self._lock:
-                self.stage_seconds[stage] += time.perf_counter() - start
+            self.add_busy(stage, time.perf_counter() - start)
 
     def count_plugin_error(self, plugin: str) -> None:
         with self._lock:
