@@ -1,7 +1,7 @@
-"""The sample map and the project tempo/key preview in a real headless Chromium (WebGL via SwiftShader):
-the corpus catalog on the map, hover to hear, click to select, lasso into a collection; the preview
-URL at the project's BPM; frame times while panning and zooming 100k points (printed, not asserted:
-performance targets live in benchmarks/). Screenshots go to test-artifacts/."""
+"""The sample map and the project tempo/key preview in a real headless Chromium without a GPU (the map
+draws on a Canvas 2D in software): the corpus catalog on the map in its colours, hover to hear, click
+to select, lasso into a collection, search results drawn bright; the preview URL at the project's BPM;
+frame times while panning and zooming 100k points. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -10,14 +10,10 @@ import statistics
 import numpy as np
 import pytest
 
-from tests.web.test_browser import CHROMIUM, TOKEN, serving, shot
+from tests.web.test_browser import TOKEN, launch, serving, shot
 from traum.catalog import Catalog, maps
-from traum.catalog.store import PathOutcome, StemRecord
+from traum.catalog.store import now, to_blob
 
-#: Chromium draws WebGL without a GPU only through SwiftShader, which it no longer enables by itself.
-WEBGL_ARGS = ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-quic",
-              "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-              "--autoplay-policy=no-user-gesture-required"]
 CATEGORIES = ["kick", "snare", "hihat", "bass", "pad", "synth", "vocal", "fx"]
 
 
@@ -26,7 +22,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=WEBGL_ARGS)
+        chromium = launch(p)  # --disable-gpu: every pixel in software, as on CI and a laptop without a GPU
         yield chromium
         chromium.close()
 
@@ -54,10 +50,31 @@ def show_map(page, timeout=60000):
     page.wait_for_selector("#map-view[data-points]", timeout=timeout)
 
 
+def on_canvas(page, index):
+    """Where point ``index`` is drawn, in CSS px from the canvas's corner."""
+    return page.evaluate("(i) => window.traumMap.plot.getScreenPosition(i)", index)
+
+
 def point_on_screen(page, index):
-    x, y = page.evaluate("(i) => window.traumMap.plot.getScreenPosition(i)", index)
+    x, y = on_canvas(page, index)
     box = page.locator("#map-canvas").bounding_box()
     return box["x"] + x, box["y"] + y
+
+
+def colour_at(page, index):
+    """The pixel drawn at point ``index``'s centre, and its category's colour, as [r, g, b]."""
+    return page.evaluate("""(i) => { const c = document.getElementById('map-canvas'), m = window.traumMap;
+        const [x, y] = m.plot.getScreenPosition(i), dpr = c.width / c.clientWidth;
+        const px = c.getContext('2d').getImageData(Math.round(x * dpr), Math.round(y * dpr), 1, 1).data;
+        const hex = m.palette[m.data.category[i] % m.palette.length];
+        return [[...px.slice(0, 3)], [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16))]; }""", index)
+
+
+def loneliest(page, indices):
+    """The point among ``indices`` farthest on screen from any other: no neighbour is drawn over it."""
+    spots = {i: on_canvas(page, i) for i in range(len(page.evaluate("() => window.traumMap.data.ids")))}
+    return max(indices, key=lambda i: min((abs(spots[i][0] - p[0]) + abs(spots[i][1] - p[1]))
+                                          for j, p in spots.items() if j != i))
 
 
 def test_the_map_shows_the_catalog_plays_on_hover_and_selects_on_click(browser, server):
@@ -66,7 +83,11 @@ def test_the_map_shows_the_catalog_plays_on_hover_and_selects_on_click(browser, 
     show_map(page)
     data = page.evaluate("() => window.traumMap.data")
     assert len(data["ids"]) >= 12 and page.locator("#map-legend span").count() == len(data["categories"])
+    page.wait_for_function("() => window.traumMap.plot.stats.renders > 0")
     shot(page, "web-map.png")
+    # Every listed result is bright: a point clear of the others shows its category's colour.
+    drawn, expected = colour_at(page, loneliest(page, range(len(data["ids"]))))
+    assert drawn == expected
     # The first result of the list is on the map: hover it, hear it; click it, it is selected there too.
     first = page.evaluate("() => document.querySelector('#results li').dataset.id || null")
     target = data["ids"].index(first) if first in data["ids"] else 0
@@ -80,6 +101,28 @@ def test_the_map_shows_the_catalog_plays_on_hover_and_selects_on_click(browser, 
     if listed and first:
         assert page.evaluate("() => document.querySelector('#results li.sel').dataset.id") == data["ids"][target]
     assert page.locator("#map-info").inner_text() != "…"
+    page.context.close()
+    assert not errors
+
+
+def test_the_kicks_chosen_are_bright_on_the_map_and_the_rest_faded(browser, server):
+    page, errors = open_page(browser, server)
+    show_map(page)
+    page.click("#chips [data-value=kick]")  # only the kicks are results
+    page.wait_for_function("() => /^\\d+ of the \\d+ results shown bright$/.test("
+                           "document.getElementById('map-highlight').textContent)", timeout=10000)
+    data = page.evaluate("() => window.traumMap.data")
+    results = page.evaluate("() => [...document.querySelectorAll('#results li')].map((li) => li.dataset.id)")
+    bright = [i for i, stem in enumerate(data["ids"]) if stem in results]
+    faded = [i for i in range(len(data["ids"])) if i not in bright]
+    assert bright and faded, "the corpus has kicks and other sounds"
+    page.wait_for_timeout(200)  # the next animation frame draws the highlight
+    shot(page, "web-map-search.png")
+    lone_bright, lone_faded = loneliest(page, bright), loneliest(page, faded)
+    drawn, expected = colour_at(page, lone_bright)
+    assert drawn == expected
+    drawn, expected = colour_at(page, lone_faded)
+    assert drawn != expected and sum(drawn) < sum(expected), "a point outside the results is faded"
     page.context.close()
     assert not errors
 
@@ -125,7 +168,12 @@ def test_a_project_tempo_plays_loops_at_it(browser, server):
 
 @pytest.fixture(scope="module")
 def big_db(tmp_path_factory):
-    """100k synthetic samples with map points, written through the catalog module: a map to pan."""
+    """100k synthetic samples in eight clusters on the map: present stems with an 8-d vector each.
+
+    The rows go in with three bulk inserts on the catalog's connection rather than ``write_batch``:
+    that writes each path's search document and facts row by row, 85 s for 100k rows on the 2-core CI
+    machine, and the map reads none of it (``maps.points`` needs a present, embedded stem and its point).
+    """
     db = tmp_path_factory.mktemp("bigmap") / "catalog.db"
     n = 100_000
     rng = np.random.default_rng(0)
@@ -133,16 +181,43 @@ def big_db(tmp_path_factory):
     labels = rng.integers(0, len(CATEGORIES), size=n)
     coords = np.clip(centres[labels] + rng.normal(scale=0.12, size=(n, 2)), -1, 1)
     ids = [f"{i:064x}" for i in range(n)]
+    vectors = [to_blob(v) for v in np.eye(len(CATEGORIES), dtype=np.float32)]
     with Catalog(db) as catalog:
-        for start in range(0, n, 10_000):
-            chunk = range(start, min(n, start + 10_000))
-            catalog.write_batch(
-                stems=[StemRecord(ids[i], f"/synthetic/{i}.wav", 1000, 0.5, 44100, 1, 16, "WAV",
-                                  {"category": CATEGORIES[labels[i]]}) for i in chunk],
-                outcomes=[PathOutcome(f"/synthetic/{i}.wav", "indexed", ids[i], 1000, 1) for i in chunk],
-                embeddings=[(ids[i], np.eye(8, dtype=np.float32)[labels[i]], [], "synthetic") for i in chunk])
+        with catalog.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO stems (id, path, filename, category, clap_embedding, embedding_model, imported_at) "
+                "VALUES (?, ?, ?, ?, ?, 'synthetic', ?)",
+                [(ids[i], f"/synthetic/{i}.wav", f"{i}.wav", CATEGORIES[c], vectors[c], now())
+                 for i, c in enumerate(labels)])
+            conn.executemany("INSERT INTO processing_status (file_path, file_hash, status) VALUES (?, ?, 'indexed')",
+                             [(f"/synthetic/{i}.wav", ids[i]) for i in range(n)])
         maps.replace_layout(catalog, "synthetic", ids, coords)
     return db
+
+
+#: Median frame interval while panning and zooming 100k points, in ms. The old WebGL path in software
+#: drew a frame in 167 ms (quiet machine) to 300 ms (load ~16); this path, a drawImage per gesture frame,
+#: measured ~17 ms quiet and stays far under the bound on a loaded 2-core CI machine.
+FRAME_BOUND_MS = 100
+
+
+def gestures(page, middle):
+    """Three rounds of wheel zoom (in, then out again) and a drag there and back; then zoom in and pan."""
+    page.mouse.move(*middle)
+    for _ in range(3):
+        for step in range(10):
+            page.mouse.wheel(0, -120 if step < 5 else 120)
+            page.wait_for_timeout(30)
+        page.mouse.down()
+        page.mouse.move(middle[0] + 200, middle[1] + 100, steps=20)
+        page.mouse.move(*middle, steps=20)
+        page.mouse.up()
+    for _ in range(4):
+        page.mouse.wheel(0, -120)
+        page.wait_for_timeout(30)
+    page.mouse.down()
+    page.mouse.move(middle[0] - 150, middle[1] - 60, steps=20)
+    page.mouse.up()
 
 
 def test_frame_times_while_panning_and_zooming_100k_points(browser, big_db):
@@ -150,25 +225,29 @@ def test_frame_times_while_panning_and_zooming_100k_points(browser, big_db):
 
     with serving(create_app(big_db, token=TOKEN)) as url:
         page, errors = open_page(browser, url)
-        show_map(page, timeout=120000)
+        show_map(page, timeout=60000)
         assert page.evaluate("() => window.traumMap.data.ids.length") == 100_000
+        page.wait_for_function("() => window.traumMap.plot.stats.renders > 0")
         box = page.locator("#map-canvas").bounding_box()
         middle = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        page.evaluate("""() => { window.frames_ = []; let last = performance.now();
-            const tick = (t) => { window.frames_.push(t - last); last = t; requestAnimationFrame(tick); };
+        page.evaluate("""() => { window.frames_ = []; window.recording_ = true; let last = performance.now();
+            const tick = (t) => { window.frames_.push(t - last); last = t;
+                                  if (window.recording_) requestAnimationFrame(tick); };
             requestAnimationFrame(tick); }""")
-        page.mouse.move(*middle)
-        for _ in range(3):
-            for step in range(10):
-                page.mouse.wheel(0, -120 if step < 5 else 120)
-                page.wait_for_timeout(30)
-            page.mouse.down()
-            page.mouse.move(middle[0] + 200, middle[1] + 100, steps=20)
-            page.mouse.move(*middle, steps=20)
-            page.mouse.up()
-        frames = page.evaluate("() => window.frames_.slice(2)")
+        renders = page.evaluate("() => window.traumMap.plot.stats.renders")
+        gestures(page, middle)
+        frames = page.evaluate("() => { window.recording_ = false; return window.frames_.slice(2); }")
+        # Once the gesture settles the points are drawn crisp at the new view, zoomed in and moved.
+        page.wait_for_function("(n) => window.traumMap.plot.stats.renders > n", arg=renders)
+        page.wait_for_timeout(300)
+        view = page.evaluate("() => window.traumMap.plot.view")
+        stats = page.evaluate("() => window.traumMap.plot.stats")
         shot(page, "web-map-100k.png")
         page.context.close()
     median, p95 = statistics.median(frames), float(np.percentile(frames, 95))
-    print(f"\n100k points, {len(frames)} frames while panning/zooming: median {median:.1f} ms, p95 {p95:.1f} ms")
+    print(f"\n100k points, {len(frames)} frames while panning/zooming: median {median:.1f} ms, p95 {p95:.1f} ms; "
+          f"a crisp redraw {stats['lastRenderMs']:.1f} ms, crisp in {stats['crispGestureFrames']} of "
+          f"{stats['gestureFrames']} frames that moved the view")
+    assert view["k"] > 1.5 and view["tx"] != 0
     assert len(frames) > 20 and not errors
+    assert median < FRAME_BOUND_MS, f"median frame {median:.0f} ms: panning and zooming 100k points stutters"

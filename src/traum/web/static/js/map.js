@@ -1,14 +1,15 @@
 // The sample map: every sample a point (neighbours sound alike), coloured by category. Wheel to zoom,
 // drag to pan, hover to hear the first moments, click to select, shift+drag to lasso a group and add it
-// to the collection. The current search's results stand out. Drawn with regl-scatterplot (WebGL; MIT,
-// vendored under static/vendor/regl-scatterplot/): 100k points pan and zoom at the display's rate.
+// to the collection. The current search's results stand out. Drawn by scatter.js on a Canvas 2D (why
+// not WebGL or a library: see there): 100k points pan and zoom smoothly without a GPU, and the page's
+// CSP needs no 'unsafe-eval'.
 import { api, post } from "./api.js";
 import { $, on, state } from "./bus.js";
 import { loadCollections } from "./collections.js";
 import * as player from "./player.js";
 import { selectId } from "./results.js";
+import { createScatter } from "./scatter.js";
 import { registerView } from "./views.js";
-import { createScatterplot } from "../vendor/regl-scatterplot/regl-scatterplot.js";
 
 // Hovering plays this much of a sample: enough to know it, short enough to sweep across a cluster.
 const HOVER_SECONDS = 1.5;
@@ -29,12 +30,11 @@ let hoverStop = 0;
 let loading = null;
 
 registerView("map", { label: "Map", element: section, show, hide: () => player.stop() });
-on("results", ({ results }) => highlight(results));
-on("select", ({ hit }) => { if (plot && hit && indexOf.has(hit.id)) plot.select([indexOf.get(hit.id)], { preventEvent: true }); });
+on("results", () => highlight());
+on("select", ({ hit }) => { if (plot && hit && indexOf.has(hit.id)) plot.setSelected([indexOf.get(hit.id)]); });
 
 function show() {
   if (!data) loading ||= load().finally(() => { loading = null; });
-  else resize();
 }
 
 async function load() {
@@ -52,58 +52,23 @@ async function load() {
 function draw(body) {
   data = body;
   indexOf = new Map(body.ids.map((id, i) => [id, i]));
-  if (!plot) plot = makePlot(body.ids.length);
-  plot.set({ pointColor: PALETTE });
-  const z = body.category.map((c) => c % PALETTE.length);
-  return plot.draw({ x: body.x, y: body.y, z, w: weights() }).then(() => {
-    legend(body.categories);
-    section.dataset.points = String(body.ids.length);
+  plot ||= createScatter(canvas, {
+    onHover: (i) => (i >= 0 ? hoverStart(i) : clearTimeout(hoverTimer)),
+    onClick: (i) => chosen(i >= 0 ? [i] : []),
+    onLasso: chosen,
   });
+  plot.setPoints(body.x, body.y, body.category, PALETTE);
+  highlight();
+  legend(body.categories);
+  section.dataset.points = String(body.ids.length);
 }
 
-// Beyond this many points the plot draws squares without blending (regl-scatterplot's performance
-// mode): a large library pans smoothly on a weak GPU, and without one (software WebGL).
-const MANY_POINTS = 50000;
-
-function makePlot(points) {
-  const { width, height } = canvas.getBoundingClientRect();
-  const p = createScatterplot({
-    performanceMode: points > MANY_POINTS,
-    canvas, width, height, pointSizeSelected: 4, pointOutlineWidth: 2,
-    backgroundColor: [0.07, 0.07, 0.09, 1], colorBy: "valueA", opacityBy: "valueB", opacity: [0.35, 1],
-    sizeBy: "valueB", pointSize: [3, 7], lassoColor: [1, 1, 1, 0.8],
-    // The spatial index stays on the page's thread: a worker would run from a blob: URL, which the
-    // Content-Security-Policy (default-src 'self') rightly refuses.
-    spatialIndexUseWorker: false,
-  });
-  p.subscribe("pointover", hoverStart);
-  p.subscribe("pointout", () => clearTimeout(hoverTimer));
-  p.subscribe("select", ({ points }) => chosen(points));
-  p.subscribe("deselect", () => chosen([]));
-  new ResizeObserver(resize).observe(canvas);
-  return p;
-}
-
-function resize() {
-  if (!plot) return;
-  const { width, height } = canvas.getBoundingClientRect();
-  if (width && height) plot.set({ width, height });
-}
-
-// Search results weigh 1 (bright and large), the rest 0; with no results every point weighs 1.
-function weights() {
-  const n = data.ids.length;
-  const w = new Float32Array(n).fill(state.results.length ? 0 : 1);
-  for (const hit of state.results) if (indexOf.has(hit.id)) w[indexOf.get(hit.id)] = 1;
-  return Array.from(w);
-}
-
+// Search results are drawn bright and large, the rest faded; with no results every point is bright.
 function highlight() {
   if (!plot || !data) return;
-  const z = data.category.map((c) => c % PALETTE.length);
-  plot.draw({ x: data.x, y: data.y, z, w: weights() }, { preventFilterReset: true });
-  const shown = state.results.filter((h) => indexOf.has(h.id)).length;
-  $("map-highlight").textContent = state.results.length ? `${shown} of the ${state.results.length} results shown bright` : "";
+  const shown = state.results.filter((h) => indexOf.has(h.id)).map((h) => indexOf.get(h.id));
+  plot.setBright(state.results.length ? shown : null);
+  $("map-highlight").textContent = state.results.length ? `${shown.length} of the ${state.results.length} results shown bright` : "";
 }
 
 function hitOf(i) {
@@ -123,6 +88,7 @@ function hoverStart(i) {
 }
 
 async function chosen(points) {
+  plot.setSelected(points);
   lassoed = points.map((i) => data.ids[i]);
   section.dataset.selected = lassoed.join(",");
   $("map-add").hidden = lassoed.length < 2;
@@ -164,4 +130,4 @@ const info = (text) => { $("map-info").textContent = text; };
 
 $("map-add").addEventListener("click", addLassoed);
 // For the browser test and the curious: the plot and the data behind it.
-window.traumMap = { get plot() { return plot; }, get data() { return data; } };
+window.traumMap = { get plot() { return plot; }, get data() { return data; }, palette: PALETTE };
