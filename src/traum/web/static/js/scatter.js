@@ -16,7 +16,7 @@ const PICK_PX = 7;       // a hover or click this close to a point picks it (CSS
 const CLICK_PX = 4;      // a press that moves less than this is a click, not a pan
 const ZOOM = [0.5, 400];
 const FIT = 0.92;
-const CRISP_IN_GESTURE_MS = 6;  // a crisp frame this cheap leaves room in a 16.7 ms frame for the rest        // the data's extent fills this much of the shorter side at zoom 1
+const CRISP_IN_GESTURE_MS = 2.5;  // measured: crisp frames at 100k points (3.5 ms) gave a p95 of 33 ms, the moved image 17 ms        // the data's extent fills this much of the shorter side at zoom 1
 
 /** [r, g, b] (0-255) → the little-endian RGBA word an ImageData's Uint32Array view holds. */
 const word = ([r, g, b], a = 255) => ((a << 24) | (b << 16) | (g << 8) | r) >>> 0;
