@@ -182,12 +182,13 @@ def big_db(tmp_path_factory):
     coords = np.clip(centres[labels] + rng.normal(scale=0.12, size=(n, 2)), -1, 1)
     ids = [f"{i:064x}" for i in range(n)]
     vectors = [to_blob(v) for v in np.eye(len(CATEGORIES), dtype=np.float32)]
+    added = now()
     with Catalog(db) as catalog:
         with catalog.transaction() as conn:
             conn.executemany(
                 "INSERT INTO stems (id, path, filename, category, clap_embedding, embedding_model, imported_at) "
                 "VALUES (?, ?, ?, ?, ?, 'synthetic', ?)",
-                [(ids[i], f"/synthetic/{i}.wav", f"{i}.wav", CATEGORIES[c], vectors[c], now())
+                [(ids[i], f"/synthetic/{i}.wav", f"{i}.wav", CATEGORIES[c], vectors[c], added)
                  for i, c in enumerate(labels)])
             conn.executemany("INSERT INTO processing_status (file_path, file_hash, status) VALUES (?, ?, 'indexed')",
                              [(f"/synthetic/{i}.wav", ids[i]) for i in range(n)])

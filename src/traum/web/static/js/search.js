@@ -40,6 +40,7 @@ export async function more() {
 
 export async function similar(hit, aspect = "sound") {
   if (!hit) return;
+  clearTimeout(timer);  // a search still waiting for the typing to pause would replace the similar list
   const mine = ++seq;
   if (!state.context || state.context.similar.id !== hit.id) {
     back.push({ results: state.results, total: state.total, selected: state.selected, context: state.context,
