@@ -242,6 +242,7 @@ def _routes(app: FastAPI, lib: Library) -> None:
     _write_routes(app, lib)
     _collection_routes(app, lib)
     _map_routes(app, lib)
+    _preview_routes(app, lib)
 
 
 def _read_routes(app: FastAPI, lib: Library) -> None:
@@ -440,6 +441,17 @@ def _kit_samples(lib: Library, ids: list[str]) -> list[Any]:
 
     with lib.use() as catalog:
         return samples_of(catalog, ids)
+
+
+def _preview_routes(app: FastAPI, lib: Library) -> None:
+    @app.get("/api/preview/{stem_id}", responses=ERRORS)
+    def preview_plan(stem_id: str, tempo: Annotated[str | None, Query(max_length=10, description=(
+            "half or double: the loop's true tempo is half/double the detected one"))] = None) -> dict[str, Any]:
+        """How to match this sample to any project tempo and key in the page's own stretcher (the same
+        decisions as ``/api/audio/{id}?bpm=&key=``): its true BPM (time factor = project BPM / bpm, within
+        min_factor…max_factor) and, per key, the method and shift in semitones."""
+        wanted = preview.parse(None, None, tempo)
+        return preview.matching(lib.stem(stem_id), wanted.tempo)
 
 
 def _map_routes(app: FastAPI, lib: Library) -> None:
