@@ -8,10 +8,14 @@ import numpy as np
 import pytest
 
 from tests.helpers import copy_library
-from tests.web.test_browser import TOKEN, browser, page, serving  # noqa: F401 (fixtures)
+from tests.web import test_browser
+from tests.web.test_browser import TOKEN, serving
 from tests.web.test_map_preview import BREAK, KICK, MOOG, _pitch_hz
 from traum.catalog import Catalog
 from traum.pipeline import IndexOptions, run_index
+
+# The browser and the page of the list's browser test, on this module's server.
+browser, page = test_browser.browser, test_browser.page
 
 
 @pytest.fixture(scope="module")

@@ -25,8 +25,8 @@ COOKIE_PREFIX = "traum_token_"
 #: The page: only this origin's own files, never framed, no plugins, no inline script. 'unsafe-eval':
 #: the sample map draws with regl (via regl-scatterplot), which compiles its WebGL draw calls with
 #: ``new Function``; no inline or remote script is allowed still, so an injected string has no way in.
-PAGE_CSP = ("default-src 'self'; script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval'; img-src 'self' data:; media-src 'self'; "
-            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+PAGE_CSP = ("default-src 'self'; script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval'; img-src 'self' data:; "
+            "media-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 #: Swagger UI sets inline styles from its React components; its scripts still come from 'self' only.
 DOCS_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; "
             "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
