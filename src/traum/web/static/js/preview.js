@@ -6,7 +6,7 @@
 // WASM the page plays the server's render instead (/api/audio/{id}?bpm=&key=&tempo=). A loop detected
 // at half or double its tempo is fixed per sample with ½× / 2×. The settings are kept in this browser.
 import { api, audioUrl } from "./api.js";
-import { $, on } from "./bus.js";
+import { $, on, state } from "./bus.js";
 import * as player from "./player.js";
 import { selected } from "./results.js";
 import * as stretch from "./stretch.js";
@@ -137,6 +137,7 @@ player.setPreview({
 async function changed() {
   const started = performance.now();
   localStorage.setItem("traum.project", JSON.stringify({ ...project(), fixes: Object.fromEntries(fixes) }));
+  state.project = project();  // kit exports render at it too
   const { bpm, key } = project();
   $("project-note").textContent = bpm || key ? `previews at ${[bpm && `${bpm} BPM`, key].filter(Boolean).join(", ")}` : "";
   markFix();
