@@ -140,3 +140,17 @@ def test_a_loop_plays_at_the_project_tempo_in_the_page_and_follows_a_change_with
           f"play → first audio {heard['firstAudio']:.0f} ms; BPM change → worklet has it "
           f"{change:.1f} ms, heard after its latency {heard['latency'] * 1000:.0f} ms | "
           f"server render of a new tempo (baseline): {server_ms:.0f} ms + restart")
+
+
+def test_without_audioworklet_the_page_plays_the_servers_render(page, stretched):
+    loop_id = _id(stretched, BREAK)
+    page.add_init_script("delete window.AudioWorkletNode")  # as in a page opened over plain http on the LAN
+    page.open()
+    page.fill("#project-bpm", "100")
+    page.dispatch_event("#project-bpm", "change")
+    started = page.evaluate("""(id) => new Promise((done) => { const t = performance.now();
+        document.getElementById("player").addEventListener("playing", () => done(performance.now() - t), {once: true});
+        document.querySelector(`#results li[data-id="${id}"] .play`).click(); })""", loop_id)
+    assert page.evaluate("() => document.getElementById('player').src").endswith(f"/api/audio/{loop_id}?bpm=100")
+    print(f"\nserver render (the fallback): play → playing {started:.0f} ms")
+    assert page.evaluate("async () => (await import('/static/js/preview.js')).mode") == "server"
