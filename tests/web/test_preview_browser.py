@@ -89,24 +89,27 @@ LISTEN = """async ([id]) => {
   const preview = await import("/static/js/preview.js");
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   for (let i = 0; !preview.live && i < 3000; i++) await sleep(10);
-  const { context, node, source } = preview.live;
+  const { context, node } = preview.live;
   const analyser = context.createAnalyser();
   analyser.fftSize = 512;
   node.connect(analyser);
-  source.connect(analyser);
   const mute = context.createGain();  // pulled by the destination, silent: the analyser sees every block
   mute.gain.value = 0;
   analyser.connect(mute).connect(context.destination);
   const wave = new Float32Array(analyser.fftSize);
-  document.getElementById("player").loop = true;  // a 2 s loop: still playing when the tempo changes
+  const player = document.getElementById("player");
+  player.loop = true;  // a 2 s loop: still playing when the tempo changes
   const started = performance.now();
+  let playing = null;
+  player.addEventListener("playing", () => { playing = performance.now() - started; }, { once: true });
   document.querySelector(`#results li[data-id="${id}"] .play`).click();
   for (let i = 0; i < 2000; i++) {
     analyser.getFloatTimeDomainData(wave);
     if (wave.some((v) => Math.abs(v) > 1e-3)) break;
     await sleep(1);
   }
-  return { firstAudio: performance.now() - started, latency: await node.latency(), ready: preview.timings.ready };
+  const firstAudio = performance.now() - started;
+  return { playing, firstAudio, latency: await node.latency(), ready: preview.timings.ready };
 }"""
 
 
@@ -139,7 +142,8 @@ def test_a_loop_plays_at_the_project_tempo_in_the_page_and_follows_a_change_with
     server_ms = page.evaluate("""async (id) => { const t = performance.now();
         await (await fetch(`/api/audio/${id}?bpm=111`)).arrayBuffer(); return performance.now() - t; }""", loop_id)
     print(f"\nin the page: stretcher ready {heard['ready']:.0f} ms after the first project setting; "
-          f"play → first audio {heard['firstAudio']:.0f} ms; BPM change → worklet has it "
+          f"play → playing {heard['playing']:.0f} ms, first audio out of the worklet {heard['firstAudio']:.0f} ms; "
+          f"BPM change → worklet has it "
           f"{change:.1f} ms, heard after its latency {heard['latency'] * 1000:.0f} ms | "
           f"server render of a new tempo (baseline): {server_ms:.0f} ms + restart")
 

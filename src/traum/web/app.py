@@ -474,7 +474,7 @@ def _kit_samples(lib: Library, ids: list[str]) -> list[Any]:
 def _preview_routes(app: FastAPI, lib: Library) -> None:
     @app.get("/api/preview/{stem_id}", responses=ERRORS)
     def preview_plan(stem_id: str, tempo: Annotated[str | None, Query(max_length=10, description=(
-            "half or double: the loop's true tempo is half/double the detected one"))] = None) -> dict[str, Any]:
+            "half or double: the loop's true tempo is half/double the detected one"))] = None) -> preview.Matching:
         """How to match this sample to any project tempo and key in the page's own stretcher (the same
         decisions as ``/api/audio/{id}?bpm=&key=``): its true BPM (time factor = project BPM / bpm, within
         min_factor…max_factor) and, per key, the method and shift in semitones."""

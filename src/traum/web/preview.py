@@ -17,6 +17,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from traum.errors import QueryError
 
 #: Rendered previews kept in memory; a 4 s stereo loop at 44.1 kHz is ~0.7 MB as 16-bit WAV.
@@ -86,7 +88,22 @@ def plan_for(stem: dict[str, Any], request: PreviewRequest) -> Any:
         raise QueryError(str(err)) from None
 
 
-def matching(stem: dict[str, Any], tempo: str | None) -> dict[str, Any]:
+class KeyPlan(BaseModel):
+    method: str = Field(description="none, stretch (a loop: tempo and pitch apart) or varispeed (a one-shot)")
+    semitones: int = Field(description="the shift into this key, -5…+6")
+
+
+class Matching(BaseModel):
+    """How to match one sample to any project tempo and key (``GET /api/preview/{id}``)."""
+
+    id: str
+    bpm: float | None = Field(description="the loop's true tempo (the half/double fix applied); null: a one-shot")
+    min_factor: float = Field(description="the smallest time factor (project BPM / bpm) Traum stretches by")
+    max_factor: float
+    keys: dict[str, KeyPlan] = Field(description="per project key ('A minor'): method and shift")
+
+
+def matching(stem: dict[str, Any], tempo: str | None) -> Matching:
     """What the page needs to match ``stem`` to any project without asking again: the loop's true tempo
     (the project's BPM over it is the time factor) and, per key, the method and the shift. The musical
     decisions (nearest transposition, relative keys, varispeed for one-shots) stay in
@@ -97,9 +114,8 @@ def matching(stem: dict[str, Any], tempo: str | None) -> dict[str, Any]:
     keys = {}
     for name in KEY_NAMES:
         plan = plan_for(stem, PreviewRequest(None, name, tempo))
-        keys[name] = {"method": plan.method, "semitones": plan.semitones}
-    return {"id": stem["id"], "bpm": true_bpm, "min_factor": MIN_TIME_FACTOR, "max_factor": MAX_TIME_FACTOR,
-            "keys": keys}
+        keys[name] = KeyPlan(method=plan.method, semitones=plan.semitones)
+    return Matching(id=stem["id"], bpm=true_bpm, min_factor=MIN_TIME_FACTOR, max_factor=MAX_TIME_FACTOR, keys=keys)
 
 
 class Renders:
