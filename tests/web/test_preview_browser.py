@@ -63,6 +63,18 @@ def test_the_worklet_stretches_a_loop_and_shifts_a_note_in_tune(page, stretched)
     loop_id = _id(stretched, BREAK)
     matching = page.evaluate("(id) => fetch(`/api/preview/${id}`).then((r) => r.json())", loop_id)
     assert matching["bpm"] and abs(matching["bpm"] - 125) < 2, matching["bpm"]
+    fetch = "([path]) => fetch(path).then(async (r) => [r.status, await r.json()])"
+    status, halved = page.evaluate(fetch, [f"/api/preview/{loop_id}?tempo=half"])
+    assert status == 200 and halved["bpm"] == matching["bpm"] / 2
+    assert page.evaluate(fetch, [f"/api/preview/{loop_id}?tempo=triple"])[0] == 400
+    from traum.audio.transform import note_shift
+    from traum.web.preview import root_note
+
+    with Catalog(stretched[0], readonly=True) as catalog:
+        note = root_note(catalog.stem(_id(stretched, MOOG)) or {})
+    moog = page.evaluate(fetch, [f"/api/preview/{_id(stretched, MOOG)}"])[1]
+    assert note and moog["bpm"] is None  # a one-shot: varispeeded into each key, as the server renders it
+    assert moog["keys"]["E major"] == {"method": "varispeed", "semitones": note_shift(note, "E major")}
     plan = page.evaluate("async ([m]) => (await import('/static/js/preview.js')).planOf(m, {bpm: 100, key: null})",
                          [matching])
     assert plan["method"] == "stretch" and plan["semitones"] == 0
