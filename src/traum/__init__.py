@@ -24,7 +24,8 @@ from typing import Any
 #: The single source of the version (pyproject.toml reads it; the web app reports it).
 __version__ = "0.1.0"
 
-_FUNCTIONS = {"analyze", "index", "search", "similar", "duplicates", "embed", "embed_text", "status", "export"}
+_FUNCTIONS = {"analyze", "index", "search", "similar", "duplicates", "embed", "embed_text", "status", "export",
+              "export_kit"}
 _API = _FUNCTIONS | {"Catalog", "TraumError"}
 __all__ = [*sorted(_API), "__version__"]
 

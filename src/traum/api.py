@@ -25,6 +25,7 @@ from traum.search import SearchResult
 from traum.settings import configured, default_model, resolve_db
 
 if TYPE_CHECKING:  # the indexing pipeline's imports are not a search's to pay
+    from traum.kits import KitReport
     from traum.pipeline import IndexReport, Progress
 
 PathLike = str | os.PathLike[str]
@@ -220,5 +221,25 @@ def export(out: PathLike, *, format: str | None = None, db: PathLike | None = No
         return export_embeddings(catalog, out, format)
 
 
-__all__ = ["TraumError", "analyze", "duplicates", "embed", "embed_text", "export", "index", "search", "similar",
-           "status"]
+def export_kit(collection: str | None, out: PathLike, *, ids: Sequence[str] = (), name: str | None = None,
+               format: str = "folder", bpm: float | None = None, key: str | None = None,
+               audio_format: str | None = None, sample_rate: int | None = None, bit_depth: int | None = None,
+               db: PathLike | None = None) -> KitReport:
+    """A collection (or, with ``collection=None``, the samples ``ids`` as the kit ``name``) to a folder, zip or
+    SFZ instrument under ``out`` (``traum kit export``). With ``bpm``/``key``, loops are rendered at the tempo
+    and pitched sounds in the key, as the page previews them, and their file names say so."""
+    from traum.catalog import collections
+    from traum.kits import Conversion, Match, samples_of
+    from traum.kits import export_kit as write_kit
+
+    conversion, match = Conversion(audio_format, sample_rate, bit_depth), Match(bpm, key)
+    with Catalog(resolve_db(db), readonly=True) as catalog:
+        if collection is not None:
+            info = collections.info(catalog, collection)
+            name, ids = info.name, collections.members(catalog, info.name)
+        samples = samples_of(catalog, list(ids))
+    return write_kit(samples, Path(out), name or "kit", format, conversion, match)  # type: ignore[arg-type]
+
+
+__all__ = ["TraumError", "analyze", "duplicates", "embed", "embed_text", "export", "export_kit", "index", "search",
+           "similar", "status"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -10,6 +11,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 
@@ -141,3 +143,91 @@ def test_the_cli_makes_a_collection_and_exports_it(kit_catalog, tmp_path):
     assert traum("collection", "remove", "Drums", str(library / "bd/BT0A0D0.wav"), db=db).returncode == 0
     assert traum("collection", "delete", "Drums", db=db).returncode == 0
     assert "Drums" not in traum("collection", "list", db=db).stdout
+
+
+BREAK = "dirt-samples/breaks125/016_bllstmp.wav"  # 125 BPM
+MOOG = "dirt-samples/moog/001_Mighty Moog C3.wav"  # a C3 note
+
+
+@pytest.fixture(scope="module")
+def match_catalog(tmp_path_factory):
+    """A catalog (analysed) with the collection "Matched": a 125 BPM break, a Moog C3 note and a kick."""
+    from tests.helpers import copy_library
+
+    root = tmp_path_factory.mktemp("matchkits")
+    library = copy_library(root / "library", [BREAK, MOOG, KICK])
+    db = root / "catalog.db"
+    with Catalog(db) as catalog:
+        run_index([library], catalog, IndexOptions(cache=False))
+        collections.add(catalog, "Matched", [catalog.stem_by_path(str(library / p)) for p in (BREAK, MOOG, KICK)])
+    return db, library
+
+
+def kit_samples_of(db: Path, ids: list[str]):
+    with Catalog(db, readonly=True) as catalog:
+        return samples_of(catalog, ids)
+
+
+def _cents(rendered: Path, original: Path) -> float:
+    from tests.web.test_map_preview import _pitch_hz
+
+    after, rate_after = sf.read(str(rendered), always_2d=True)
+    before, rate = sf.read(str(original), always_2d=True)
+    return float(1200 * np.log2(_pitch_hz(after, rate_after) / _pitch_hz(before, rate)))
+
+
+def test_a_kit_at_the_project_tempo_and_key_stretches_loops_shifts_notes_and_says_so_in_names(match_catalog, tmp_path):
+    db, library = match_catalog
+    done = traum("kit", "export", "Matched", "--out", str(tmp_path), "--bpm", "100", "--key", "E major", db=db)
+    assert done.returncode == 0, done.stderr
+    folder = tmp_path / "Matched"
+    files = sorted(p.name for p in folder.iterdir())
+    loop = next(f for f in files if f.startswith("016_bllstmp"))
+    assert loop.startswith("016_bllstmp 100 BPM") and loop.endswith(".wav"), files
+    with Catalog(db, readonly=True) as catalog:
+        detected = (catalog.stem(catalog.stem_by_path(str(library / BREAK)) or "") or {})["bpm"]
+    ratio = sf.info(str(folder / loop)).frames / sf.info(str(library / BREAK)).frames
+    assert abs(ratio / (detected / 100) - 1) < 0.01, (ratio, detected)
+    assert "001_Mighty Moog C3 E.wav" in files  # C3 → E: +4 semitones, varispeeded as a sampler would
+    assert abs(_cents(folder / "001_Mighty Moog C3 E.wav", library / MOOG) - 400) < 10
+    assert (folder / "BT0A0D0.wav").read_bytes() == (library / KICK).read_bytes()  # a drum: copied as it is
+    bad = traum("kit", "export", "Matched", "--out", str(tmp_path / "x"), "--key", "H major", db=db)
+    assert bad.returncode == 2 and "not a key" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_the_api_exports_a_selection_as_an_sfz_in_the_key_mapped_at_the_shifted_note(match_catalog, tmp_path):
+    from traum.api import export_kit as api_export_kit
+
+    db, library = match_catalog
+    with Catalog(db, readonly=True) as catalog:
+        ids = [catalog.stem_by_path(str(library / p)) or "" for p in (MOOG, KICK)]
+    report = api_export_kit(None, tmp_path, ids=ids, name="Pick", format="sfz", key="E major", db=db)
+    assert report.files == ["001_Mighty Moog C3 E.wav", "BT0A0D0.wav"] and not report.skipped
+    text = (tmp_path / "Pick" / "Pick.sfz").read_text()
+    assert "sample=samples/BT0A0D0.wav\nkey=24" in text
+    detected = kit_samples_of(db, ids)[0].note
+    assert midi_of(detected) is not None
+    # Mapped where it now sounds: its detected root (a C) raised by the 4 semitones to E.
+    assert f"sample=samples/001_Mighty Moog C3 E.wav\nlokey=25\nhikey=127\npitch_keycenter={midi_of(detected) + 4}\n" \
+        in text
+
+
+def test_the_page_downloads_a_collection_or_a_selection_at_the_project_tempo(match_catalog):
+    from fastapi.testclient import TestClient
+
+    from tests.web.conftest import BASE
+    from traum.web.app import create_app
+
+    db, library = match_catalog
+    client = TestClient(create_app(db, token="t"), base_url=BASE, headers={"Authorization": "Bearer t"})
+    answer = client.get("/api/collections/Matched/kit", params={"bpm": "100"})
+    assert answer.status_code == 200 and 'filename="Matched-100bpm.zip"' in answer.headers["content-disposition"]
+    names = zipfile.ZipFile(io.BytesIO(answer.content)).namelist()
+    assert any(n.startswith("Matched/016_bllstmp 100 BPM") for n in names) and "Matched/BT0A0D0.wav" in names
+    with Catalog(db, readonly=True) as catalog:
+        ids = [catalog.stem_by_path(str(library / BREAK))]
+    picked = client.post("/api/kit", json={"ids": ids, "name": "Loop", "bpm": 100, "key": "A minor"})
+    assert picked.status_code == 200 and 'filename="Loop-100bpm-Am.zip"' in picked.headers["content-disposition"]
+    assert [n for n in zipfile.ZipFile(io.BytesIO(picked.content)).namelist() if "016_bllstmp 100 BPM" in n]
+    refused = client.post("/api/kit", json={"ids": ids, "key": "H major"})
+    assert refused.status_code == 400 and "not a key" in refused.json()["error"]

@@ -41,20 +41,29 @@ def export(
                                                        show_default=False)] = None,
     bit_depth: Annotated[Optional[int], typer.Option("--bit-depth", help="16, 24 or 32 (float); with a "
                                                      "conversion, 24 unless given.", show_default=False)] = None,
+    bpm: Annotated[Optional[float], typer.Option("--bpm", help="Render loops at this tempo (time-stretched, as the "
+                                                 "page previews them); the BPM goes into their names.",
+                                                 show_default=False)] = None,
+    key: Annotated[Optional[str], typer.Option("--key", help="Shift pitched sounds to this key ('Am', 'F# major'; "
+                                               "nearest transposition); the key goes into their names.",
+                                               show_default=False)] = None,
     db: Db = None,
 ) -> None:
     """Copy a collection's samples to a folder, a zip or an SFZ instrument, with clean unique names."""
     from traum.catalog import Catalog, collections
-    from traum.kits import Conversion, export_kit, samples_of
+    from traum.kits import Conversion, Match, export_kit, samples_of
     from traum.settings import resolve_db
 
     conversion = Conversion(audio_format.value if audio_format else None, sample_rate, bit_depth)
+    match = Match(bpm, key)
     with Catalog(resolve_db(db)) as catalog:
         info = collections.info(catalog, name)
         samples = samples_of(catalog, collections.members(catalog, info.name))
-    report = export_kit(samples, out, info.name, format.value, conversion)
+    report = export_kit(samples, out, info.name, format.value, conversion, match)
     for path, why in report.skipped:
         failed(path, why, label="left out")
+    for path, why in report.unmatched:
+        failed(path, why, label="copied unmatched", style="yellow")
     err.print(f"wrote {len(report.files)} samples of {safe(info.name)} to {safe(report.written)}", highlight=False)
     if report.skipped:
         raise typer.Exit(1)

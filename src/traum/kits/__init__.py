@@ -4,6 +4,6 @@ No face here: the CLI (``traum kit export``) and the web page (``/api/collection
 call :func:`export_kit`.
 """
 
-from traum.kits.export import Conversion, KitReport, KitSample, export_kit, samples_of
+from traum.kits.export import Conversion, KitReport, KitSample, Match, export_kit, samples_of
 
-__all__ = ["Conversion", "KitReport", "KitSample", "export_kit", "samples_of"]
+__all__ = ["Conversion", "KitReport", "KitSample", "Match", "export_kit", "samples_of"]

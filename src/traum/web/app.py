@@ -242,6 +242,7 @@ def _routes(app: FastAPI, lib: Library) -> None:
     _write_routes(app, lib)
     _collection_routes(app, lib)
     _map_routes(app, lib)
+    _preview_routes(app, lib)
 
 
 def _read_routes(app: FastAPI, lib: Library) -> None:
@@ -410,29 +411,57 @@ def _collection_routes(app: FastAPI, lib: Library) -> None:
     def kit(name: str, format: Literal["zip", "sfz"] = "zip",
             audio_format: Literal["wav", "flac", "aiff", "ogg"] | None = None,
             sample_rate: Annotated[int | None, Query(ge=8000, le=192000)] = None,
-            bit_depth: Annotated[int | None, Query(description="16, 24 or 32 (float)")] = None):
-        from starlette.background import BackgroundTask
-
-        from traum.kits import Conversion, KitSample
-        from traum.kits.export import clean_name, zip_bytes_of
-
+            bit_depth: Annotated[int | None, Query(description="16, 24 or 32 (float)")] = None,
+            bpm: Annotated[float | None, Query(ge=20, le=300, description="render loops at this tempo")] = None,
+            key: Annotated[str | None, Query(max_length=20, description="shift pitched sounds to this key")] = None):
         with lib.use() as catalog:
             info = collections.info(catalog, name)
             ids = collections.members(catalog, info.name)
-        samples = []
-        for sample in _kit_samples(lib, ids):  # only files that still match the catalog
-            try:
-                samples.append(KitSample(sample.stem_id, lib.servable(lib.stem(sample.stem_id))[0], sample.category,
-                                         sample.bpm, sample.note))
-            except NotFound:
-                continue
-        if not samples:
-            raise NotFound(f"the collection {info.name!r} has no sample whose file is still there")
-        zipped, _report = zip_bytes_of(samples, info.name, sfz=format == "sfz",
-                                       conversion=Conversion(audio_format, sample_rate, bit_depth))
-        download = f"{clean_name(info.name) or 'kit'}{'-sfz' if format == 'sfz' else ''}.zip"
-        return FileResponse(zipped, media_type="application/zip", filename=download,
-                            background=BackgroundTask(os.unlink, zipped))
+        return _kit_download(lib, info.name, ids, format, _kit_options(audio_format, sample_rate, bit_depth, bpm, key))
+
+    @app.post("/api/kit", response_class=FileResponse, responses=ERRORS | {
+        200: {"content": {"application/zip": {}}, "description": "the selection as a kit, zipped"}})
+    def kit_of_selection(ids: Annotated[list[StemId], Body(max_length=500)],
+                         name: Annotated[str, Body(max_length=collections.MAX_NAME)] = "selection",
+                         format: Annotated[Literal["zip", "sfz"], Body()] = "zip",
+                         bpm: Annotated[float | None, Body(ge=20, le=300)] = None,
+                         key: Annotated[str | None, Body(max_length=20)] = None):
+        """Any samples (a search's selection, a lasso on the map) as a kit, without making a collection."""
+        return _kit_download(lib, name, ids, format, _kit_options(None, None, None, bpm, key))
+
+
+def _kit_options(audio_format: str | None, sample_rate: int | None, bit_depth: int | None, bpm: float | None,
+                 key: str | None) -> tuple[Any, Any]:
+    from traum.kits import Conversion, Match
+
+    try:
+        return Conversion(audio_format, sample_rate, bit_depth), Match(bpm, key)
+    except TraumError as err:  # a ConfigError for the CLI is a bad query here
+        raise QueryError(str(err).replace("--", "")) from None
+
+
+def _kit_download(lib: Library, name: str, ids: list[str], format: str, options: tuple[Any, Any]) -> FileResponse:
+    from starlette.background import BackgroundTask
+
+    from traum.kits import KitSample
+    from traum.kits.export import clean_name, key_tag, zip_bytes_of
+
+    samples = []
+    for sample in _kit_samples(lib, ids):  # only files that still match the catalog
+        try:
+            samples.append(KitSample(sample.stem_id, lib.servable(lib.stem(sample.stem_id))[0], sample.category,
+                                     sample.bpm, sample.note, sample.key))
+        except NotFound:
+            continue
+    if not samples:
+        raise NotFound(f"the kit {name!r} has no sample whose file is still there")
+    conversion, match = options
+    zipped, _report = zip_bytes_of(samples, name, sfz=format == "sfz", conversion=conversion, match=match)
+    tags = [f"{match.bpm:g}bpm"] if match.bpm else []
+    tags += [key_tag(match.key)] if match.key else []
+    download = f"{'-'.join([clean_name(name) or 'kit', *tags])}{'-sfz' if format == 'sfz' else ''}.zip"
+    return FileResponse(zipped, media_type="application/zip", filename=download,
+                        background=BackgroundTask(os.unlink, zipped))
 
 
 def _kit_samples(lib: Library, ids: list[str]) -> list[Any]:
@@ -440,6 +469,17 @@ def _kit_samples(lib: Library, ids: list[str]) -> list[Any]:
 
     with lib.use() as catalog:
         return samples_of(catalog, ids)
+
+
+def _preview_routes(app: FastAPI, lib: Library) -> None:
+    @app.get("/api/preview/{stem_id}", responses=ERRORS)
+    def preview_plan(stem_id: str, tempo: Annotated[str | None, Query(max_length=10, description=(
+            "half or double: the loop's true tempo is half/double the detected one"))] = None) -> preview.Matching:
+        """How to match this sample to any project tempo and key in the page's own stretcher (the same
+        decisions as ``/api/audio/{id}?bpm=&key=``): its true BPM (time factor = project BPM / bpm, within
+        min_factor…max_factor) and, per key, the method and shift in semitones."""
+        wanted = preview.parse(None, None, tempo)
+        return preview.matching(lib.stem(stem_id), wanted.tempo)
 
 
 def _map_routes(app: FastAPI, lib: Library) -> None:

@@ -1,4 +1,5 @@
-"""``/api/audio/{id}?bpm=…&key=…&tempo=half|double``: a sample rendered at the project's tempo and key.
+"""``/api/audio/{id}?bpm=…&key=…&tempo=half|double``: a sample rendered at the project's tempo and key;
+``/api/preview/{id}?tempo=…``: the same decisions as data, for the page's own (in-browser) stretcher.
 
 The rendering is :mod:`traum.audio.transform` (Signalsmith Stretch for loops, varispeed for one-shots).
 Renders are kept in memory, bounded by bytes, keyed by the content id and the parameters: the id is the
@@ -16,6 +17,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from traum.errors import QueryError
 
 #: Rendered previews kept in memory; a 4 s stereo loop at 44.1 kHz is ~0.7 MB as 16-bit WAV.
@@ -23,6 +26,9 @@ CACHE_BYTES = 96 * 1024 * 1024
 #: Longer files are not rendered: a preview is for loops and one-shots, not whole recordings.
 MAX_SECONDS = 120
 MULTIPLIERS = {"half": 0.5, "double": 2.0}
+#: The keys the page offers, named as it names them.
+KEY_NAMES = tuple(f"{tonic} {mode}" for mode in ("major", "minor")
+                  for tonic in ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"))
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,49 @@ def root_note(stem: dict[str, Any]) -> str | None:
     return note if isinstance(note, str) else None
 
 
+def plan_for(stem: dict[str, Any], request: PreviewRequest) -> Any:
+    """The :class:`~traum.audio.transform.PreviewPlan` matching ``stem`` to the request's project, or a
+    :class:`QueryError` saying why it cannot be (a stretch beyond 0.5x–2x)."""
+    from traum.audio.transform import plan_preview
+
+    try:
+        return plan_preview(bpm=stem.get("bpm"), key=stem.get("key"), note=root_note(stem),
+                            target_bpm=request.bpm, target_key=request.key,
+                            tempo_multiplier=MULTIPLIERS.get(request.tempo or "", 1.0))
+    except ValueError as err:
+        raise QueryError(str(err)) from None
+
+
+class KeyPlan(BaseModel):
+    method: str = Field(description="none, stretch (a loop: tempo and pitch apart) or varispeed (a one-shot)")
+    semitones: int = Field(description="the shift into this key, -5…+6")
+
+
+class Matching(BaseModel):
+    """How to match one sample to any project tempo and key (``GET /api/preview/{id}``)."""
+
+    id: str
+    bpm: float | None = Field(description="the loop's true tempo (the half/double fix applied); null: a one-shot")
+    min_factor: float = Field(description="the smallest time factor (project BPM / bpm) Traum stretches by")
+    max_factor: float
+    keys: dict[str, KeyPlan] = Field(description="per project key ('A minor'): method and shift")
+
+
+def matching(stem: dict[str, Any], tempo: str | None) -> Matching:
+    """What the page needs to match ``stem`` to any project without asking again: the loop's true tempo
+    (the project's BPM over it is the time factor) and, per key, the method and the shift. The musical
+    decisions (nearest transposition, relative keys, varispeed for one-shots) stay in
+    :func:`~traum.audio.transform.plan_preview`; the page only divides."""
+    from traum.audio.transform import MAX_TIME_FACTOR, MIN_TIME_FACTOR
+
+    true_bpm = stem["bpm"] * MULTIPLIERS.get(tempo or "", 1.0) if stem.get("bpm") else None
+    keys = {}
+    for name in KEY_NAMES:
+        plan = plan_for(stem, PreviewRequest(None, name, tempo))
+        keys[name] = KeyPlan(method=plan.method, semitones=plan.semitones)
+    return Matching(id=stem["id"], bpm=true_bpm, min_factor=MIN_TIME_FACTOR, max_factor=MAX_TIME_FACTOR, keys=keys)
+
+
 class Renders:
     """Rendered previews as WAV bytes, least recently used dropped first beyond :data:`CACHE_BYTES`."""
 
@@ -80,14 +129,7 @@ class Renders:
 
     def wav(self, path: str, stem: dict[str, Any], request: PreviewRequest) -> bytes | None:
         """The matched version of the file at ``path``; None when nothing needs changing (play the file)."""
-        from traum.audio.transform import plan_preview
-
-        try:
-            plan = plan_preview(bpm=stem.get("bpm"), key=stem.get("key"), note=root_note(stem),
-                                target_bpm=request.bpm, target_key=request.key,
-                                tempo_multiplier=MULTIPLIERS.get(request.tempo or "", 1.0))
-        except ValueError as err:
-            raise QueryError(str(err)) from None
+        plan = plan_for(stem, request)
         if not plan.changes_anything:
             return None
         key = (stem["id"], request)

@@ -22,8 +22,9 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 OPEN_PATHS = frozenset({"/healthz"})
 COOKIE_PREFIX = "traum_token_"
 
-#: The page: only this origin's own files, never framed, no plugins, no inline script, no eval.
-PAGE_CSP = ("default-src 'self'; script-src 'self'; img-src 'self' data:; media-src 'self'; "
+#: The page: only this origin's own files, never framed, no plugins, no inline script, no eval of strings
+#: ('wasm-unsafe-eval' compiles the vendored time-stretcher's WebAssembly, nothing else).
+PAGE_CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; img-src 'self' data:; media-src 'self'; "
             "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 #: Swagger UI sets inline styles from its React components; its scripts still come from 'self' only.
 DOCS_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; "

@@ -24,7 +24,15 @@ function choose(name, info) {
   }
 }
 
-const kitUrl = (name, format) => `/api/collections/${encodeURIComponent(name)}/kit?format=${format}`;
+// At the project's tempo and key when the page has them (state.project, kept by preview.js): the kit
+// then sounds as the previews did. Read at click or drag time, so a later change of BPM counts.
+function kitUrl(name, format) {
+  const params = new URLSearchParams({ format });
+  const { bpm, key } = state.project || {};
+  if (bpm) params.set("bpm", String(bpm));
+  if (key) params.set("key", key);
+  return `/api/collections/${encodeURIComponent(name)}/kit?${params}`;
+}
 
 export async function create(name) {
   name = name.trim();
@@ -61,6 +69,9 @@ export function setupCollections(onFilterChange) {
   });
   $("create-collection").addEventListener("click", () => create($("new-collection").value));
   $("new-collection").addEventListener("keydown", (e) => { if (e.key === "Enter") create($("new-collection").value); });
+  for (const [id, format] of [["kit-zip", "zip"], ["kit-sfz", "sfz"]]) {
+    $(id).addEventListener("click", () => { $(id).href = kitUrl(state.collection, format); });
+  }
   $("kit-drag").addEventListener("dragstart", (e) => {
     const url = new URL(kitUrl(state.collection, "zip"), location.href).href;
     e.dataTransfer.setData("DownloadURL", `application/zip:${state.collection}.zip:${url}`);
