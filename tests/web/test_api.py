@@ -219,3 +219,26 @@ def test_collections_filter_search_and_export_as_kits(client):
     assert client.get("/api/collections/API Kit/kit", params={"bit_depth": 12}).status_code == 400
     assert client.post("/api/collections/API Kit/items", json={"ids": ["../etc"]}).status_code == 422
     assert client.post("/api/collections", json={"name": " "}).status_code == 400
+
+
+def test_a_text_query_with_another_models_text_tower_is_refused(web_db, web_model, tmp_path):
+    """Cosines between two CLAP spaces are noise: the server refuses as `traum search` does (one line, 409)."""
+    from traum.embedding import load_model
+    from traum.testing import build_random_clap
+
+    other = load_model(str(build_random_clap(tmp_path / "other-clap", seed=1)))
+    client = TestClient(create_app(web_db, model=other), base_url=BASE)
+    refused = client.get("/api/search", params={"q": "dusty kick"})
+    assert refused.status_code == 409
+    error = refused.json()["error"]
+    assert "\n" not in error and f"embedded with {web_model.name}" in error and "traum serve" in error
+    # What needs no text tower still works: a list by facts, and similar sounds in the catalog's own space.
+    listed = client.get("/api/search", params={"q": "kick", "category": "kick"})
+    assert listed.status_code == 409  # "kick" is a word to rank by
+    facts_only = client.get("/api/search", params={"category": "kick", "k": 3}).json()["results"]
+    assert facts_only and all(r["category"] == "kick" for r in facts_only)
+    similar = client.get(f"/api/similar/{facts_only[0]['id']}", params={"k": 3})
+    assert similar.status_code == 200 and len(similar.json()["results"]) == 3
+    # The right model is not refused.
+    assert TestClient(create_app(web_db, model=web_model), base_url=BASE).get(
+        "/api/search", params={"q": "dusty kick"}).status_code == 200

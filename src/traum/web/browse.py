@@ -37,6 +37,11 @@ class PageOf:
     stem_filter: StemFilter
 
 
+def has_words(text: str) -> bool:
+    """Whether a query keeps words to rank by once its facts are read (those need the model's text tower)."""
+    return bool(parse_query(text).text.strip())
+
+
 def search_page(engine: SearchEngine, text: str, *, k: int, offset: int, sort: Sort | None,
                 descending: bool | None, collection: str | None, **filters: Any) -> PageOf:
     query = parse_query(text, **filters)
