@@ -242,3 +242,17 @@ def test_a_text_query_with_another_models_text_tower_is_refused(web_db, web_mode
     # The right model is not refused.
     assert TestClient(create_app(web_db, model=web_model), base_url=BASE).get(
         "/api/search", params={"q": "dusty kick"}).status_code == 200
+
+
+def test_a_samples_detail_carries_its_plugin_facts(small_library):
+    from tests.web.conftest import KICK, stem_id_of
+    from traum.catalog import Catalog
+    from traum.catalog.facts import PLUGIN_FACTS, write_stem_facts
+
+    db, library = small_library
+    kick = stem_id_of(db, library / KICK)
+    client = TestClient(create_app(db), base_url=BASE)
+    assert client.get(f"/api/stems/{kick}").json()["facts"] == {}
+    with Catalog(db) as catalog, catalog.transaction() as conn:
+        write_stem_facts(conn, kick, {PLUGIN_FACTS: {"brightness": (0.05, "brightness"), "mood": ("dark", "mood")}})
+    assert client.get(f"/api/stems/{kick}").json()["facts"] == {"brightness": 0.05, "mood": "dark"}

@@ -112,12 +112,16 @@ class Library:
     def stem(self, stem_id: str) -> dict[str, Any]:
         if not _ID.fullmatch(stem_id):
             raise NotFound("no such sample")
+        from traum.catalog.facts import stem_facts
+
         with self.use() as catalog:
             stem = catalog.stem(stem_id)
             paths = catalog.paths_of(stem_id) if stem else []
+            facts = stem_facts(catalog, stem_id) if paths else {}
         if stem is None or not paths:
             raise NotFound("no such sample")
         stem["paths"] = paths
+        stem["facts"] = facts
         return stem
 
     def servable(self, stem: dict[str, Any]) -> tuple[str, os.stat_result]:
