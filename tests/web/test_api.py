@@ -256,3 +256,40 @@ def test_a_samples_detail_carries_its_plugin_facts(small_library):
     with Catalog(db) as catalog, catalog.transaction() as conn:
         write_stem_facts(conn, kick, {PLUGIN_FACTS: {"brightness": (0.05, "brightness"), "mood": ("dark", "mood")}})
     assert client.get(f"/api/stems/{kick}").json()["facts"] == {"brightness": 0.05, "mood": "dark"}
+
+
+#: Keys a producer's library holds, and the order a DJ's key column shows them in: the Camelot wheel
+#: (1A G# minor, 1B B major, … relative keys side by side), unknown last.
+CAMELOT = ["G# minor", "B major", "F minor", "C minor", "A minor", "C major", "E minor", "E major"]
+
+
+@pytest.fixture
+def keyed_client(tmp_path):
+    """Real files catalogued with the keys above (as analysis would have stored them), shuffled."""
+    import random
+    import shutil
+
+    from tests.catalog.conftest import record
+    from tests.helpers import DIRT
+    from traum.catalog import Catalog
+
+    sources = sorted((DIRT / "bd").iterdir())[:len(CAMELOT) + 1]
+    keys = [*CAMELOT, None]
+    random.Random(3).shuffle(keys)
+    with Catalog(tmp_path / "c.db") as catalog:
+        for number, (source, key) in enumerate(zip(sources, keys, strict=True)):
+            target = tmp_path / "dusty" / f"take {number}.wav"
+            target.parent.mkdir(exist_ok=True)
+            shutil.copy(source, target)
+            catalog.write_batch(*map(lambda x: [x], record(str(target), source, {"key": key})))
+    return TestClient(create_app(tmp_path / "c.db"), base_url=BASE)
+
+
+def test_sort_by_key_follows_the_camelot_wheel(keyed_client):
+    listed = keyed_client.get("/api/search", params={"sort": "key"}).json()["results"]
+    assert [r["key"] for r in listed] == [*CAMELOT, None]
+    down = keyed_client.get("/api/search", params={"sort": "key", "desc": True}).json()["results"]
+    assert [r["key"] for r in down] == [*reversed(CAMELOT), None]
+    # A ranked query re-sorted by key pages through its candidates the same way.
+    ranked = keyed_client.get("/api/search", params={"q": "dusty take", "sort": "key"}).json()
+    assert ranked["query"]["mode"] != "list" and [r["key"] for r in ranked["results"]] == [*CAMELOT, None]
