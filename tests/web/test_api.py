@@ -281,7 +281,8 @@ def keyed_client(tmp_path):
             target = tmp_path / "dusty" / f"take {number}.wav"
             target.parent.mkdir(exist_ok=True)
             shutil.copy(source, target)
-            catalog.write_batch(*map(lambda x: [x], record(str(target), source, {"key": key})))
+            stem, outcome = record(str(target), source, {"key": key})
+            catalog.write_batch([stem], [outcome])
     return TestClient(create_app(tmp_path / "c.db"), base_url=BASE)
 
 
