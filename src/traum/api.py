@@ -95,6 +95,7 @@ def search(text: str, *, db: PathLike | None = None, k: int = 10, model: str | N
                 check_catalog_model(catalog, loaded)
 
             result = SearchEngine(catalog, loaded, notice=notice).search(text, k=k, **filters)
+            with_plugin_facts(catalog, result)
         finally:
             close = getattr(loaded, "close", None)
             if close is not None:
@@ -123,7 +124,17 @@ def _text_model(name: str, warm: bool) -> tuple[EmbeddingModel | None, str | Non
 def similar(target: str, *, db: PathLike | None = None, k: int = 10, model: str | None = None) -> SearchResult:
     """Sounds like ``target``: a catalogued id, id prefix or path, or any audio file (embedded on the fly)."""
     with _engine(db, model) as engine:
-        return engine.similar(target, k=k)
+        return with_plugin_facts(engine.catalog, engine.similar(target, k=k))
+
+
+def with_plugin_facts(catalog: Catalog, result: SearchResult) -> SearchResult:
+    """Each hit's plugin facts under ``facts`` (``{}`` without any): what ``--fact`` conditions search."""
+    from traum.catalog.facts import facts_of
+
+    facts = facts_of(catalog, [h.id for h in result.hits])
+    for hit in result.hits:
+        hit.extra["facts"] = facts[hit.id]
+    return result
 
 
 def duplicates(*, db: PathLike | None = None, threshold: float | None = None) -> dict[str, list[list[str]]]:

@@ -219,3 +219,78 @@ def test_collections_filter_search_and_export_as_kits(client):
     assert client.get("/api/collections/API Kit/kit", params={"bit_depth": 12}).status_code == 400
     assert client.post("/api/collections/API Kit/items", json={"ids": ["../etc"]}).status_code == 422
     assert client.post("/api/collections", json={"name": " "}).status_code == 400
+
+
+def test_a_text_query_with_another_models_text_tower_is_refused(web_db, web_model, tmp_path):
+    """Cosines between two CLAP spaces are noise: the server refuses as `traum search` does (one line, 409)."""
+    from traum.embedding import load_model
+    from traum.testing import build_random_clap
+
+    other = load_model(str(build_random_clap(tmp_path / "other-clap", seed=1)))
+    client = TestClient(create_app(web_db, model=other), base_url=BASE)
+    refused = client.get("/api/search", params={"q": "dusty kick"})
+    assert refused.status_code == 409
+    error = refused.json()["error"]
+    assert "\n" not in error and f"embedded with {web_model.name}" in error and "traum serve" in error
+    # What needs no text tower still works: a list by facts, and similar sounds in the catalog's own space.
+    listed = client.get("/api/search", params={"q": "kick", "category": "kick"})
+    assert listed.status_code == 409  # "kick" is a word to rank by
+    facts_only = client.get("/api/search", params={"category": "kick", "k": 3}).json()["results"]
+    assert facts_only and all(r["category"] == "kick" for r in facts_only)
+    similar = client.get(f"/api/similar/{facts_only[0]['id']}", params={"k": 3})
+    assert similar.status_code == 200 and len(similar.json()["results"]) == 3
+    # The right model is not refused.
+    assert TestClient(create_app(web_db, model=web_model), base_url=BASE).get(
+        "/api/search", params={"q": "dusty kick"}).status_code == 200
+
+
+def test_a_samples_detail_carries_its_plugin_facts(small_library):
+    from tests.web.conftest import KICK, stem_id_of
+    from traum.catalog import Catalog
+    from traum.catalog.facts import PLUGIN_FACTS, write_stem_facts
+
+    db, library = small_library
+    kick = stem_id_of(db, library / KICK)
+    client = TestClient(create_app(db), base_url=BASE)
+    assert client.get(f"/api/stems/{kick}").json()["facts"] == {}
+    with Catalog(db) as catalog, catalog.transaction() as conn:
+        write_stem_facts(conn, kick, {PLUGIN_FACTS: {"brightness": (0.05, "brightness"), "mood": ("dark", "mood")}})
+    assert client.get(f"/api/stems/{kick}").json()["facts"] == {"brightness": 0.05, "mood": "dark"}
+
+
+#: Keys a producer's library holds, and the order a DJ's key column shows them in: the Camelot wheel
+#: (1A G# minor, 1B B major, … relative keys side by side), unknown last.
+CAMELOT = ["G# minor", "B major", "F minor", "C minor", "A minor", "C major", "E minor", "E major"]
+
+
+@pytest.fixture
+def keyed_client(tmp_path):
+    """Real files catalogued with the keys above (as analysis would have stored them), shuffled."""
+    import random
+    import shutil
+
+    from tests.catalog.conftest import record
+    from tests.helpers import DIRT
+    from traum.catalog import Catalog
+
+    sources = sorted((DIRT / "bd").iterdir())[:len(CAMELOT) + 1]
+    keys = [*CAMELOT, None]
+    random.Random(3).shuffle(keys)
+    with Catalog(tmp_path / "c.db") as catalog:
+        for number, (source, key) in enumerate(zip(sources, keys, strict=True)):
+            target = tmp_path / "dusty" / f"take {number}.wav"
+            target.parent.mkdir(exist_ok=True)
+            shutil.copy(source, target)
+            stem, outcome = record(str(target), source, {"key": key})
+            catalog.write_batch([stem], [outcome])
+    return TestClient(create_app(tmp_path / "c.db"), base_url=BASE)
+
+
+def test_sort_by_key_follows_the_camelot_wheel(keyed_client):
+    listed = keyed_client.get("/api/search", params={"sort": "key"}).json()["results"]
+    assert [r["key"] for r in listed] == [*CAMELOT, None]
+    down = keyed_client.get("/api/search", params={"sort": "key", "desc": True}).json()["results"]
+    assert [r["key"] for r in down] == [*reversed(CAMELOT), None]
+    # A ranked query re-sorted by key pages through its candidates the same way.
+    ranked = keyed_client.get("/api/search", params={"q": "dusty take", "sort": "key"}).json()
+    assert ranked["query"]["mode"] != "list" and [r["key"] for r in ranked["results"]] == [*CAMELOT, None]

@@ -105,6 +105,18 @@ def stem_facts(catalog: Catalog, stem_id: str) -> dict[str, Any]:
     return {name: json.loads(value) for name, value in rows}
 
 
+def facts_of(catalog: Catalog, stem_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """{stem id: {fact name: value}} for a page of results; a stem without plugin facts maps to {}."""
+    out: dict[str, dict[str, Any]] = {stem_id: {} for stem_id in stem_ids}
+    for start in range(0, len(stem_ids), 500):
+        chunk = stem_ids[start:start + 500]
+        rows = catalog.conn.execute(f"SELECT stem_id, name, value FROM stem_facts WHERE stem_id IN "
+                                    f"({','.join('?' * len(chunk))}) ORDER BY stem_id, name", chunk)
+        for stem_id, name, value in rows:
+            out[stem_id][name] = json.loads(value)
+    return out
+
+
 def facts_by_plugin(catalog: Catalog, stem_id: str) -> dict[str, dict[str, Any]]:
     """{plugin name: {fact name: value}} of one stem."""
     out: dict[str, dict[str, Any]] = {}

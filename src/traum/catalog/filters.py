@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from traum.catalog.facts import FactCondition
+from traum.vocabulary import note_name, pitch_class
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,3 +39,33 @@ class StemFilter:
     @property
     def empty(self) -> bool:
         return self == StemFilter()
+
+
+def camelot_rank(key: str | None) -> int | None:
+    """A key's place on the Camelot wheel as DJ and producer tools sort it: 1A (G# minor), 1B (B major),
+    2A, 2B … 12B (E major). Each relative minor sits beside its major, and each step is a fifth up, so
+    neighbours mix; None for a key that is not "<tonic> major|minor"."""
+    tonic, _, mode = (key or "").partition(" ")
+    if mode not in ("major", "minor"):
+        return None
+    try:
+        pc = pitch_class(tonic)
+    except ValueError:
+        return None
+    # C major is 8B and A minor 8A; a fifth up (7 semitones) is the next number.
+    number = (7 + 7 * (pc if mode == "major" else pc - 9)) % 12
+    return number * 2 + (mode == "major")
+
+
+def _camelot_sql() -> str:
+    flats = {"C#": "Db", "D#": "Eb", "F#": "Gb", "G#": "Ab", "A#": "Bb"}
+    cases = []
+    for pc in range(12):
+        for mode in ("minor", "major"):
+            for tonic in dict.fromkeys([note_name(pc), flats.get(note_name(pc), note_name(pc))]):
+                cases.append(f"WHEN '{tonic} {mode}' THEN {camelot_rank(f'{tonic} {mode}')}")
+    return f"(CASE s.key {' '.join(cases)} END)"
+
+
+#: ORDER BY expression for "sort by key": :func:`camelot_rank` in SQL (unknown keys are NULL: last).
+KEY_ORDER_SQL = _camelot_sql()

@@ -24,7 +24,7 @@ from traum.catalog import db
 from traum.catalog import migrations as _migrations  # noqa: F401 - registers the migrations
 from traum.catalog.documents import DOCUMENT_VERSION, path_document
 from traum.catalog.facts import conditions_sql, write_stem_facts
-from traum.catalog.filters import StemFilter
+from traum.catalog.filters import KEY_ORDER_SQL, StemFilter
 from traum.catalog.paths import from_db, to_db
 from traum.errors import CatalogError
 
@@ -515,7 +515,7 @@ _PRESENT_SQL = ("EXISTS (SELECT 1 FROM processing_status p WHERE p.file_hash = s
 
 
 #: Sort names → the column they order by (a whitelist: no caller text reaches ORDER BY).
-SORTS = {"name": "s.filename COLLATE NOCASE", "duration": "s.duration", "bpm": "s.bpm", "key": "s.key",
+SORTS = {"name": "s.filename COLLATE NOCASE", "duration": "s.duration", "bpm": "s.bpm", "key": KEY_ORDER_SQL,
          "loudness": "s.loudness_lufs", "rating": "s.user_rating", "added": "s.imported_at"}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -41,9 +43,10 @@ def index(
     stop_metrics = _serve_metrics(metrics_port) if metrics_port else None
     bar = BarProgress()
     try:
-        report = api.index([str(p) for p in paths], db=db, model=model, batch_size=batch_size, workers=workers,
-                           device=device, precision=precision, progress=bar,
-                           analyse=analyse, executor=executor, address=address, shards=shards)
+        with _sigterm_stops_like_ctrl_c():
+            report = api.index([str(p) for p in paths], db=db, model=model, batch_size=batch_size,
+                               workers=workers, device=device, precision=precision, progress=bar,
+                               analyse=analyse, executor=executor, address=address, shards=shards)
     finally:
         bar.stop()
         if stop_metrics is not None:
@@ -54,6 +57,22 @@ def index(
         _summary(report)
     if report.failed or report.unreadable:
         raise typer.Exit(1)
+
+
+@contextmanager
+def _sigterm_stops_like_ctrl_c() -> Iterator[None]:
+    """``kill``, a service manager or a container stop sends SIGTERM: unwind as for Ctrl+C (workers shut
+    down, the run recorded as interrupted) instead of dying mid-batch."""
+    import signal
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt("SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _serve_metrics(port: int):

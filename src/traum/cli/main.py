@@ -13,6 +13,7 @@ import sys
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from traum.cli.analyze import analyze
 from traum.cli.catalog import catalog
@@ -28,14 +29,35 @@ from traum.cli.search import search, similar
 from traum.cli.serve import serve
 from traum.cli.status import status
 
-app = typer.Typer(name="traum", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+#: The options of ``traum`` itself, which a producer also types after the command (``traum index … -v``).
+LOGGING_FLAGS = frozenset({"-v", "-vv", "-vvv", "--verbose", "-q", "--quiet", "--log-json"})
+
+
+def hoist_logging_flags(args: list[str]) -> list[str]:
+    """Move the logging flags found anywhere before ``--`` to the front, where click reads ``traum``'s own
+    options; after ``--`` everything is an argument (``traum search -- -v``)."""
+    end = args.index("--") if "--" in args else len(args)
+    head = args[:end]
+    return [a for a in head if a in LOGGING_FLAGS] + [a for a in head if a not in LOGGING_FLAGS] + args[end:]
+
+
+class _TraumGroup(TyperGroup):
+    # click hands every argument after the command name to the command, which does not know these flags;
+    # no command takes a -v, -q or --log-json of its own, so they can only mean traum's.
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_logging_flags(list(args)))
+
+
+app = typer.Typer(name="traum", cls=_TraumGroup, no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False,
                   help="Find sounds in your own sample library by description, by example and by musical facts.")
 
 
 @app.callback()
 def _options(
     verbose: Annotated[int, typer.Option("-v", "--verbose", count=True,
-                                         help="More log lines on the terminal (-vv: debug).")] = 0,
+                                         help="More log lines on the terminal (-vv: debug); before or "
+                                         "after the command.")] = 0,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only errors on the terminal.")] = False,
     log_json: Annotated[bool, typer.Option("--log-json", help="Logs as JSON lines (terminal and log file).")] = False,
 ) -> None:

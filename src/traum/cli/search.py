@@ -65,7 +65,14 @@ def search(
                         min_duration=min_duration, max_duration=max_duration, loop=loop, half_double=half_double,
                         compatible_keys=compatible, names_only=names_only, warm=True, **extra)
     result.timings = {"start-up and imports": _since_start(imported), **result.timings}
-    _show(result, json=json, explain=explain)
+    _show(result, json=json, explain=explain, facts=_fact_names(fact or []))
+
+
+def _fact_names(conditions: list[str]) -> list[str]:
+    """The plugin facts a search filtered by get a column each; other facts are in --json only."""
+    from traum.catalog.facts import FactCondition
+
+    return list(dict.fromkeys(FactCondition.parse(c).name for c in conditions))
 
 
 def _since_start(moment: float) -> float:
@@ -94,7 +101,7 @@ def similar(
     _show(api.similar(target, db=db, k=k, model=model), json=json)
 
 
-def _show(result, *, json: bool, explain: bool = False) -> None:
+def _show(result, *, json: bool, explain: bool = False, facts: list[str] | None = None) -> None:
     if result.notice:
         notice(result.notice)
     if json:
@@ -109,17 +116,18 @@ def _show(result, *, json: bool, explain: bool = False) -> None:
             steps = ", ".join(f"{step} {ms:.0f} ms" + (f" ({info['text_vector']})" if step == "text vector" else "")
                               for step, ms in info["timings_ms"].items())
             out.print(safe(f"time: {steps}"), highlight=False)
-    show_hits(result.hits, explain=explain)
+    show_hits(result.hits, explain=explain, facts=facts or [])
 
 
-def show_hits(hits, *, explain: bool = False) -> None:
+def show_hits(hits, *, explain: bool = False, facts: list[str] | None = None) -> None:
     from rich.table import Table
 
     if not hits:
         out.print("no matches")
         return
     table = Table(box=None, header_style="bold")
-    columns = ["#", "score", "path", "duration", "bpm", "key", "category"] + (["why"] if explain else [])
+    facts = facts or []
+    columns = ["#", "score", "path", "duration", "bpm", "key", "category", *facts] + (["why"] if explain else [])
     for name in columns:
         # Fold, never ellipsise: the end of a path (the file name) is what matters most.
         table.add_column(name, justify="right" if name in ("#", "score", "duration", "bpm") else "left",
@@ -129,8 +137,19 @@ def show_hits(hits, *, explain: bool = False) -> None:
         offset = f" @{x['offset']:.0f}s" if x.get("offset") else ""
         row = [str(hit.rank), f"{hit.score:.3f}", safe(hit.path) + offset,
                f"{hit.duration:.2f} s" if hit.duration is not None else "",
-               f"{x['bpm']:g}" if x.get("bpm") else "", safe(x.get("key") or ""), safe(x.get("category") or "")]
+               f"{x['bpm']:g}" if x.get("bpm") else "", safe(x.get("key") or ""), safe(x.get("category") or ""),
+               *(_fact_cell(x.get("facts", {}).get(name)) for name in facts)]
         if explain:
             row.append(" ".join(f"{k[:3]}={v:.2f}" for k, v in x.get("components", {}).items()))
         table.add_row(*row)
     out.print(table)
+
+
+def _fact_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, list):
+        return safe(", ".join(map(str, value)))
+    return safe(str(value))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
@@ -34,6 +36,7 @@ def serve(
 
     from traum import api
     from traum.catalog import Catalog
+    from traum.search import warm
     from traum.settings import resolve_db
     from traum.web.app import create_app
     from traum.web.security import allowed_hosts, is_loopback
@@ -42,12 +45,36 @@ def serve(
     hosts = allowed_hosts(host, allow_host or ())
     path = resolve_db(db)
     with Catalog(path, readonly=True) as catalog:
-        loaded, why = api._try_model(model or api.catalog_model_name(catalog))
+        name = model or api.catalog_model_name(catalog)
+        loaded, why = api._try_model(name)
     if why:
         notice(why)
     app = create_app(path, model=loaded, notice=why, token=token, hosts=hosts)
     _announce(path, _url(host, port, token), exposed=not is_loopback(host))
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # `traum search` asks this model for its query vectors instead of loading a second copy (search/warm.py).
+    stop_tower = warm.host(loaded, name, app.state.library.lock) if loaded is not None else None
+    try:
+        with _sigterm_ends_cleanly():
+            uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        if stop_tower is not None:
+            stop_tower()
+
+
+@contextmanager
+def _sigterm_ends_cleanly() -> Iterator[None]:
+    """uvicorn shuts down gracefully on SIGTERM, then raises it again with the handler it found: make that
+    one end the process through ``finally`` blocks (the text tower's socket is removed) with exit 0."""
+    import signal
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _token(host: str, token: str | None, no_token: bool) -> str | None:

@@ -42,12 +42,14 @@ def _runs_table(runs: list[dict[str, Any]]) -> None:
     stages = list(dict.fromkeys(s for r in runs for s in r["report"].get("stage_seconds", {})))
     table = Table(box=None, header_style="bold", title="recent runs (stage seconds summed over threads)",
                   title_justify="left")
-    for name in ("started", "files", "failed", "errors", "elapsed", *stages):
-        table.add_column(name, justify="left" if name == "started" else "right")
+    for name in ("started", "ended", "files", "failed", "errors", "elapsed", *stages):
+        table.add_column(name, justify="left" if name in ("started", "ended") else "right")
     for run in runs:
         report = run["report"]
         done = sum(report.get(k, 0) for k in ("indexed", "linked", "skipped", "failed"))
-        table.add_row(run["started_at"].replace("T", " ")[:19], str(done), str(report.get("failed", 0)),
+        files = f"{done} of {report['planned']}" if report.get("interrupted") and report.get("planned") else str(done)
+        table.add_row(run["started_at"].replace("T", " ")[:19], safe(report.get("interrupted") or "done"),
+                      files, str(report.get("failed", 0)),
                       f"{report.get('error_rate', 0):.1%}", f"{report.get('elapsed', 0):.1f}",
                       *(f"{report.get('stage_seconds', {}).get(s, 0):.1f}" for s in stages))
     out.print(table)

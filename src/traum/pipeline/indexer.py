@@ -115,8 +115,19 @@ class IndexJob:
         RUNNING.append(self)
         try:
             return self._run(paths)
+        except BaseException as err:
+            self._save_unfinished(err)
+            raise
         finally:
             RUNNING.remove(self)
+
+    def _save_unfinished(self, err: BaseException) -> None:
+        """A run stopped by Ctrl+C, SIGTERM or a crash is in ``traum status --runs`` with what it did."""
+        from traum.catalog.runs import record_unfinished
+
+        self.report.finish(self.started)
+        record_unfinished(self.catalog, {**self.report.to_dict(), "planned": self.planned}, err,
+                          began=self.cores is not None, executor=self.options.executor)
 
     def _run(self, paths: Sequence[str | os.PathLike[str]]) -> IndexReport:
         started = self.started = time.perf_counter()

@@ -28,8 +28,9 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -287,6 +288,70 @@ def _listening(path: Path) -> Iterator[socket.socket]:
         with contextlib.suppress(OSError):
             if path.stat().st_ino == inode:
                 path.unlink()
+
+
+# -- hosted by a process that holds the model anyway ---------------------------------------------------------
+
+def host(model: Any, name: str, lock: threading.RLock | None = None) -> Callable[[], None] | None:
+    """Answer this tower's socket for ``name`` from a thread of this process, with its loaded ``model``
+    (``traum serve``): ``traum search`` then asks the server's model instead of loading a second copy.
+
+    The same socket, folder checks, peer-uid check and bounded requests as a tower process: only text in,
+    vectors out, nothing of the catalog. ``lock``: held around each query when the process uses the model
+    from other threads too (a Hugging Face tokenizer is not safe to share). None when the tower is off,
+    the runtime folder is not private, or a tower for this model already runs (searches keep using it).
+    Returns a function that stops answering and removes the socket."""
+    import fcntl
+
+    if idle_seconds() <= 0:
+        return None
+    try:
+        path = runtime_dir() / f"text-{tower_key(name)}.sock"
+    except (WarmUnavailable, OSError) as err:
+        log.info("no text tower in this process: %s", err)
+        return None
+    resources = contextlib.ExitStack()
+    held = resources.enter_context(open(path.with_suffix(".lock"), "w"))  # noqa: SIM115 - locked until close()
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        server = resources.enter_context(_listening(path))
+    except OSError:
+        resources.close()
+        return None
+    stop = threading.Event()
+    serialised = _Serialised(model, lock) if lock is not None else model
+    thread = threading.Thread(target=_serve_until_stopped, args=(server, serialised, stop), daemon=True,
+                              name="traum-text-tower")
+    thread.start()
+    log.info("answering text queries for %s on %s", name, path)
+
+    def close() -> None:
+        stop.set()
+        thread.join(timeout=HOSTED_POLL_SECONDS * 4)
+        resources.close()
+
+    return close
+
+
+#: How often a hosted tower looks up from its socket to see whether it should stop.
+HOSTED_POLL_SECONDS = 0.5
+
+
+def _serve_until_stopped(server: socket.socket, model: Any, stop: threading.Event) -> None:
+    while not stop.is_set():
+        _serve_until_idle(server, model, HOSTED_POLL_SECONDS)
+
+
+class _Serialised:
+    """The text side of a model another thread also uses: one query at a time, under the owner's lock."""
+
+    def __init__(self, model: Any, lock: threading.RLock) -> None:
+        self._model, self._lock = model, lock
+        self.name, self.model_id, self.dim = model.name, model.model_id, model.dim
+
+    def embed_text(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self._model.embed_text(texts))
 
 
 def _serve_until_idle(server: socket.socket, model: Any, idle: float) -> int:

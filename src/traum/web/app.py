@@ -59,7 +59,15 @@ MAX_BODY = 64 * 1024
 STATUS_OF = ((NotFound, 404), (CatalogError, 500), (ModelUnavailable, 503), (AudioError, 422))
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": models.ErrorBody, "description": text} for code, text in (
     (400, "bad request"), (401, "missing or wrong token"), (404, "no such sample, or its file changed"),
-    (413, "request body too large"), (500, "catalog or server error"))}
+    (409, "the server's model cannot search this catalog by text"), (413, "request body too large"),
+    (500, "catalog or server error"))}
+
+
+class OtherModel(TraumError):
+    """The server's model cannot search this catalog by text: a conflict with how it was indexed (the same
+    check and words as the CLI's), not a bad request."""
+
+    status = 409
 
 
 class Library:
@@ -76,6 +84,21 @@ class Library:
         self._peaks: OrderedDict[tuple[str, int], list[float]] = OrderedDict()
         self.maps = MapJobs(db)
         self.renders = preview.Renders()
+        self._model_fits_at = -1  # catalog generation at which the model last passed the check
+
+    def check_text_model(self, catalog: Catalog) -> None:
+        """Refuse a text query when the model shares no vectors with the catalog (as ``traum search`` does);
+        checked again only when the catalog changed."""
+        from traum.embedding.models import check_catalog_model
+
+        generation = catalog.generation
+        if self.model is None or generation == self._model_fits_at:
+            return
+        try:
+            check_catalog_model(catalog, self.model)
+        except TraumError as err:
+            raise OtherModel(f"{err} (`traum serve` takes the same --model)", reason=err.reason) from err
+        self._model_fits_at = generation
 
     @contextmanager
     def use(self) -> Iterator[Catalog]:
@@ -89,12 +112,16 @@ class Library:
     def stem(self, stem_id: str) -> dict[str, Any]:
         if not _ID.fullmatch(stem_id):
             raise NotFound("no such sample")
+        from traum.catalog.facts import stem_facts
+
         with self.use() as catalog:
             stem = catalog.stem(stem_id)
             paths = catalog.paths_of(stem_id) if stem else []
+            facts = stem_facts(catalog, stem_id) if paths else {}
         if stem is None or not paths:
             raise NotFound("no such sample")
         stem["paths"] = paths
+        stem["facts"] = facts
         return stem
 
     def servable(self, stem: dict[str, Any]) -> tuple[str, os.stat_result]:
@@ -273,6 +300,8 @@ def _read_routes(app: FastAPI, lib: Library) -> None:
                desc: Annotated[bool | None, Query(description="default: the sort's natural direction")] = None,
                ) -> models.SearchResponse:
         with lib.use() as catalog:
+            if browse.has_words(q):
+                lib.check_text_model(catalog)
             page = browse.search_page(lib.engine, q, k=k, offset=offset, sort=sort, descending=desc,
                                       collection=collection or None, bpm=bpm or None, key=key or None,
                                       category=category or None, loop=loop, max_duration=max_duration,

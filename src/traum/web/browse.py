@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
 from traum.catalog import Catalog, StemFilter
+from traum.catalog.filters import camelot_rank
 from traum.search import SearchEngine
 from traum.search.engine import Hit
 from traum.search.query import Query, parse_query
@@ -35,6 +36,11 @@ class PageOf:
     explained: dict[str, Any]
     notice: str | None
     stem_filter: StemFilter
+
+
+def has_words(text: str) -> bool:
+    """Whether a query keeps words to rank by once its facts are read (those need the model's text tower)."""
+    return bool(parse_query(text).text.strip())
 
 
 def search_page(engine: SearchEngine, text: str, *, k: int, offset: int, sort: Sort | None,
@@ -69,6 +75,8 @@ def sorted_hits(hits: list[Hit], sort: str, descending: bool) -> list[Hit]:
 
     def value(hit: Hit) -> Any:
         found = getattr(hit, name, None) if name not in hit.extra else hit.extra[name]
+        if sort == "key":
+            return camelot_rank(found)
         return found.lower() if isinstance(found, str) else found
 
     known = sorted((h for h in hits if value(h) is not None), key=value, reverse=descending)

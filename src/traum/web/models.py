@@ -181,6 +181,7 @@ class Stem(Marks):
     last_accessed: str | None = None
     processing_version: int | None = None
     embedding_model: str | None = None
+    facts: dict[str, Any] = Field({}, description="Plugin facts by name (docs/plugins.md), as `fact=` searches them.")
 
     @field_validator("tags", mode="before")
     @classmethod
