@@ -202,12 +202,15 @@ def _analyze_one(path: str) -> dict[str, Any]:
     return {"path": path, **facts}
 
 
-def embed(files: Sequence[PathLike], *, model: str | None = None) -> list[dict[str, Any]]:
-    """``[{"path", "embedding"}]`` for audio files, L2-normalised float32 vectors."""
+def embed(files: Sequence[PathLike], *, model: str | None = None,
+          windows: int | str | None = None) -> list[dict[str, Any]]:
+    """``[{"path", "embedding"}]`` for audio files, L2-normalised float32 vectors: the vectors ``traum index``
+    stores with the same ``windows`` budget (default ``TRAUM_WINDOWS``; ``"all"``: every window)."""
     from traum.embedding.files import embed_file
 
+    budget = window_budget(windows)
     loaded = get_model(model)
-    return [{"path": str(f), "embedding": embed_file(loaded, f)[0]} for f in files]
+    return [{"path": str(f), "embedding": embed_file(loaded, f, max_windows=budget)[0]} for f in files]
 
 
 def embed_text(texts: Sequence[str], *, model: str | None = None) -> np.ndarray:

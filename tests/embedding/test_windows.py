@@ -95,3 +95,14 @@ def test_a_sampled_stem_needs_more_windows_only_when_more_are_asked_for():
         assert not needs_more_windows(float(seconds), len(starts), starts[-1] / 48_000, None), seconds
         sampled = window_starts(int(seconds * 48_000), 48_000, max_windows=3)
         assert needs_more_windows(float(seconds), len(sampled), sampled[-1] / 48_000, None) == (len(starts) > 3)
+
+
+def test_embed_gives_the_vector_index_stores_under_the_same_budget(clap):
+    from traum.embedding.files import embed_file
+
+    path = EXAMPLES / "Kevin_MacLeod_-_Vibe_Ace.ogg"  # 61 s
+    sampled, windows = embed_file(clap, path, max_windows=3)
+    full, every = embed_file(clap, path)
+    assert [round(o, 2) for o, _ in windows] == [0.0, 25.73, 51.46] and len(every) == 7
+    np.testing.assert_allclose(sampled, embed_file(clap, path, max_windows=3)[0])
+    assert float(np.dot(sampled, full)) < 0.99999
