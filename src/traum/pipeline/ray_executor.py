@@ -34,6 +34,7 @@ from traum.audio import Found
 from traum.catalog import Catalog, shards
 from traum.catalog.store import PathOutcome
 from traum.embedding.base import EmbeddingModel, Window
+from traum.embedding.windows import DEFAULT_MAX_WINDOWS
 from traum.errors import ConfigError
 from traum.pipeline.dedupe import Claims, Waiting
 from traum.pipeline.indexer import IndexJob
@@ -163,7 +164,8 @@ class RayIndexJob(IndexJob):
         table = shards.to_table([shards.to_row(outcome) for outcome, _ in todo])
         table = table.append_column("new_stem", pa.array([new for _, new in todo], pa.bool_()))
         dataset = _dataset(ray, table).map_batches(
-            decode_files, fn_kwargs={"window": window, "analyse": self.options.analyse},
+            decode_files, fn_kwargs={"window": window, "analyse": self.options.analyse,
+                                     "max_windows": self.options.max_windows},
             batch_size=FILES_PER_TASK, batch_format="pyarrow")
         if model is not None:
             gpus = int(ray.cluster_resources().get("GPU", 0)) if self.options.device != "cpu" else 0
@@ -319,7 +321,8 @@ class WindowCutter:
 CLIP_COLUMNS = ("clip_offsets", "clip_lengths", "clip_samples")
 
 
-def decode_files(table: pa.Table, window: dict[str, Any] | None, analyse: bool) -> pa.Table:
+def decode_files(table: pa.Table, window: dict[str, Any] | None, analyse: bool,
+                 max_windows: int | None = DEFAULT_MAX_WINDOWS) -> pa.Table:
     """Decode, analyse and cut windows; a failure is the file's row, shared later with same-content files."""
     import pyarrow as pa
 
@@ -332,7 +335,7 @@ def decode_files(table: pa.Table, window: dict[str, Any] | None, analyse: bool) 
                                 "file_hash": o.file_hash}
         try:
             started = time.perf_counter()
-            source = with_retry(partial(decode_source, o.path, cutter), o.path)
+            source = with_retry(partial(decode_source, o.path, cutter, max_windows), o.path)
             stem = None
             if wants_stem:
                 facts = _facts(o.path, source, analyse)
