@@ -87,3 +87,20 @@ def test_a_budget_below_two_is_a_usage_error(tmp_path):
     result = subprocess.run([sys.executable, "-m", "traum.cli.main", "index", str(tmp_path), "--windows", "1"],
                             capture_output=True, text=True)
     assert result.returncode == 2 and "--windows 1" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_files_streamed_for_their_length_keep_the_budget(tmp_path, tiny_model):
+    import soundfile as sf
+
+    from traum.analysis.stream import STREAM_SECONDS
+    from traum.embedding import load_model
+    from traum.pipeline.prepare import decode_source
+
+    rate, seconds = 8_000, int(STREAM_SECONDS) + 60  # over the streaming threshold: read block by block
+    t = np.arange(rate * seconds) / rate
+    sf.write(tmp_path / "long.wav", (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), rate)
+    model = load_model(str(tiny_model))
+    sampled = decode_source(str(tmp_path / "long.wav"), model, 3)
+    assert sampled.whole is not None  # the streaming path
+    assert [round(o, 2) for o in sampled.offsets] == [0.0, (seconds - 10) / 2, seconds - 10.0]
+    assert len(decode_source(str(tmp_path / "long.wav"), model, None).offsets) == 66
