@@ -132,6 +132,8 @@ class RayIndexJob(IndexJob):
         if not tasks:
             return []
         wanted = self.model.model_id if self.model is not None else None
+        # Embedded by this model but with fewer windows than the run's budget: embedded again.
+        rewindow = {t.found.path for t in tasks if t.kind == "windows"}
         hashed = _dataset(ray, shards.to_table([_task_row(t) for t in tasks])).map_batches(
             hash_files, batch_size=FILES_PER_TASK, batch_format="pyarrow")
         todo = []
@@ -145,7 +147,7 @@ class RayIndexJob(IndexJob):
                 outcome = PathOutcome(path=outcome.path, status="indexed", file_hash=digest,
                                       file_size=outcome.file_size, mtime_ns=outcome.mtime_ns)
                 known = self.catalog.stem_embedded_with(digest)
-                if known is not False and (wanted is None or known == wanted):
+                if known is not False and (wanted is None or known == wanted) and outcome.path not in rewindow:
                     sink.accept(outcome)
                 elif not claims.claim(digest):
                     sink.accept(Waiting(digest, outcome))
@@ -197,7 +199,7 @@ def _dataset(ray: Any, table: pa.Table) -> Any:
 
 def _task_row(task: Task) -> dict[str, Any]:
     f = task.found
-    known = task.state.file_hash if task.kind == "embed" and task.state else None
+    known = task.state.file_hash if task.kind in ("embed", "windows") and task.state else None
     return shards.to_row(PathOutcome(path=f.path, status=shards.HASHED, file_hash=known, file_size=f.size,
                                      mtime_ns=f.mtime_ns))
 
