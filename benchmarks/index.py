@@ -1,6 +1,6 @@
 """Indexing throughput: Traum's pipeline against the seed's naive loop, same files, same run.
 
-    python benchmarks/index.py [--files 120] [--mixed] [--busy] [--sizes 10000]
+    python benchmarks/index.py [--files 120] [--mixed] [--busy] [--sizes 10000] [--windows N|all]
 
 Model: the full-size CLAP architecture (``ClapConfig()``) with random weights (real weights cannot be
 downloaded here; speed depends on the architecture, not the weights).
@@ -10,6 +10,9 @@ load, all files, exit. Traum runs as a user runs it (``traum index --json``, emb
 ``TRAUM_CACHE_MAX_MB=0``; the zero-shot prompt vectors are cached as after any earlier run, the cold
 cost is printed). Baseline (the seed's way): sequential ``librosa.load(sr=48000)``, batches of 32
 through ``ClapProcessor`` (the model folder's config), fp32 ``get_audio_features``, no overlap.
+
+Windows: Traum embeds at most 3 windows per file by default (``--windows all``: every part of every
+file); the table prints the budget, the windows embedded and windows per file for every side.
 
 ``--mixed``: a library shaped like a producer's (one-shots, bar loops, 30 s - 3 min files; see
 :func:`common.build_mixed_library`) instead of corpus copies. ``--busy``: every side again while another
@@ -35,6 +38,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, build_library, build_mixed_library, full_size_model, log, table
+
+#: ``--windows`` for Traum's sides (None: Traum's default budget).
+WINDOWS: str | None = None
 
 
 def baseline(model_dir: str, files: list[str], out: str) -> dict:
@@ -69,6 +75,7 @@ def baseline(model_dir: str, files: list[str], out: str) -> dict:
 def traum_index(model_dir: str, folder: str, db: str, env: dict[str, str], analyse: bool) -> dict:
     """``traum index`` as a user runs it, in its own process; returns its --json report plus the times."""
     cmd = [sys.executable, "-m", "traum.cli.main", "index", folder, "--db", db, "--model", model_dir, "--json"]
+    cmd += ["--windows", WINDOWS] if WINDOWS else []
     wall, cpu, out = _timed(cmd + ([] if analyse else ["--no-analyse"]), env)
     report = json.loads(out)
     return {"elapsed": wall, "cpu": cpu, "files_per_second": report["files_seen"] / wall, "report": report,
@@ -141,7 +148,14 @@ def _print_run(runs: dict[str, dict], files: list[str], tag: str) -> None:
              full["files_per_second"] / base["files_per_second"]],
             ["elapsed s", base["elapsed"], mine["elapsed"], full["elapsed"]],
             ["CPU s (process tree)", base["cpu"], mine["cpu"], full["cpu"]],
-            ["peak RSS MB (main process)", base["peak_rss_mb"], mine["peak_rss_mb"], full["peak_rss_mb"]]]
+            ["peak RSS MB (main process)", base["peak_rss_mb"], mine["peak_rss_mb"], full["peak_rss_mb"]],
+            ["window budget per file", "1 random crop", mine["report"].get("windows_per_file", "all"),
+             full["report"].get("windows_per_file", "all")],
+            ["model windows", len(files), mine["report"]["windows_embedded"], full["report"]["windows_embedded"]],
+            ["windows per file", 1.0, mine["report"]["windows_embedded"] / len(files),
+             full["report"]["windows_embedded"] / len(files)],
+            ["CPU s per window", base["cpu"] / len(files), mine["cpu"] / max(1, mine["report"]["windows_embedded"]),
+             full["cpu"] / max(1, full["report"]["windows_embedded"])]]
     stages = sorted(set(base["stages"]) | set(mine["report"]["stage_seconds"]) | set(full["report"]["stage_seconds"]))
     rows += [[f"busy {s} s", base["stages"].get(s, 0.0), mine["report"]["stage_seconds"].get(s, 0.0),
               full["report"]["stage_seconds"].get(s, 0.0)] for s in stages]
@@ -172,8 +186,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="", help="extra library sizes for Traum alone, e.g. 10000")
     parser.add_argument("--ray", type=int, default=0, metavar="N",
                         help="also index N files with --executor ray and locally, side by side (issue 13)")
+    parser.add_argument("--windows", default=None, help="traum index --windows for Traum's sides (default: "
+                        "Traum's own default budget; all: every window)")
     parser.add_argument("--child", nargs="*")
     args = parser.parse_args()
+    global WINDOWS
+    WINDOWS = args.windows
     if args.child is not None:
         child_main(args.child)
         return

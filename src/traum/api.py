@@ -58,19 +58,35 @@ def catalog_model_name(catalog: Catalog) -> str:
 def index(paths: Sequence[PathLike], *, db: PathLike | None = None, model: str | None = None,
           batch_size: int | None = None, workers: int | None = None, device: str = "auto",
           precision: str = "auto", progress: Progress | None = None, analyse: bool = True,
-          executor: str = "local", address: str | None = None, shards: str | None = None) -> IndexReport:
+          executor: str = "local", address: str | None = None, shards: str | None = None,
+          windows: int | str | None = None) -> IndexReport:
     """Catalog and embed every audio file under ``paths``; safe to rerun and to interrupt. ``executor="ray"``
-    runs on Ray (``address``: the cluster); ``shards``: write Parquet shards there instead (docs/scale.md)."""
+    runs on Ray (``address``: the cluster); ``shards``: write Parquet shards there instead (docs/scale.md).
+    ``windows``: model windows per file at most, or ``"all"`` (default: ``TRAUM_WINDOWS``, 3; docs/indexing.md)."""
     from traum.pipeline import IndexOptions, run_index
 
     check_hardware(device, precision)
     options = IndexOptions(model=model or configured("model"), device=device, precision=precision,
                            batch_size=batch_size, workers=workers, analyse=analyse, executor=executor,
-                           address=address, shards=shards)
+                           address=address, shards=shards, max_windows=window_budget(windows))
     with Catalog(resolve_db(db)) as catalog:
         if options.model is None:
             options.model = catalog_model_name(catalog)
         return run_index(list(paths), catalog, options, progress)
+
+
+def window_budget(windows: int | str | None) -> int | None:
+    """``windows`` (a number ≥ 2, "all", or None for ``TRAUM_WINDOWS``) as a budget; None: every window."""
+    from traum.embedding.windows import MIN_WINDOWS, parse_max_windows
+    from traum.errors import ConfigError
+    from traum.settings import get
+
+    value = get("windows") if windows is None else windows
+    try:
+        return parse_max_windows(value)
+    except ValueError:
+        raise ConfigError(f"--windows {value}: give a whole number of at least {MIN_WINDOWS}, or all",
+                          reason="bad windows") from None
 
 
 def search(text: str, *, db: PathLike | None = None, k: int = 10, model: str | None = None,
@@ -198,12 +214,15 @@ def _analyze_one(path: str) -> dict[str, Any]:
     return {"path": path, **facts}
 
 
-def embed(files: Sequence[PathLike], *, model: str | None = None) -> list[dict[str, Any]]:
-    """``[{"path", "embedding"}]`` for audio files, L2-normalised float32 vectors."""
+def embed(files: Sequence[PathLike], *, model: str | None = None,
+          windows: int | str | None = None) -> list[dict[str, Any]]:
+    """``[{"path", "embedding"}]`` for audio files, L2-normalised float32 vectors: the vectors ``traum index``
+    stores with the same ``windows`` budget (default ``TRAUM_WINDOWS``; ``"all"``: every window)."""
     from traum.embedding.files import embed_file
 
+    budget = window_budget(windows)
     loaded = get_model(model)
-    return [{"path": str(f), "embedding": embed_file(loaded, f)[0]} for f in files]
+    return [{"path": str(f), "embedding": embed_file(loaded, f, max_windows=budget)[0]} for f in files]
 
 
 def embed_text(texts: Sequence[str], *, model: str | None = None) -> np.ndarray:

@@ -48,6 +48,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("precision", "TRAUM_PRECISION", "precision", "auto",
             "inference precision when --precision is auto: fp32, bf16 or fp16"),
     Setting("token", "TRAUM_TOKEN", "str", None, "the web server's access token (as `traum serve --token`)"),
+    Setting("windows", "TRAUM_WINDOWS", "windows", 3,
+            "model windows embedded per file at most (spread over the file), or `all` for every window"),
     Setting("max_duration_s", "TRAUM_MAX_DURATION_S", "int", 10800,
             "longest audio accepted, in seconds; longer files are skipped"),
     Setting("text_cache_items", "TRAUM_TEXT_CACHE_ITEMS", "int", 100000,
@@ -77,11 +79,20 @@ def _precision(text: str) -> str:
     return text.strip().lower()
 
 
+def _windows(text: str) -> int | str:
+    if text.strip().lower() == "all":
+        return "all"
+    value = int(text.strip())
+    if value < 2:
+        raise ValueError
+    return value
+
+
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "path": lambda text: Path(text).expanduser(), "str": str, "int": _int, "level": _level,
-    "precision": _precision}
+    "precision": _precision, "windows": _windows}
 _EXPECTED = {"int": "a whole number ≥ 0", "level": "one of " + ", ".join(LOG_LEVELS),
-             "precision": "one of " + ", ".join(PRECISIONS)}
+             "precision": "one of " + ", ".join(PRECISIONS), "windows": "a whole number ≥ 2, or all"}
 
 
 def get(name: str) -> Any:

@@ -53,3 +53,56 @@ def test_window_batching_does_not_change_vectors(clap):
     one_by_one, _ = embed_in_batches(clap, features, 1)
     together, _ = embed_in_batches(clap, features, 16)
     assert np.min(np.sum(one_by_one * together, axis=1)) > 0.9999
+
+
+def test_a_window_budget_spreads_windows_over_the_whole_file():
+    rate = 48_000
+    every = window_starts(rate * 61, rate)
+    budget = window_starts(rate * 61, rate, max_windows=3)
+    assert len(every) == 7 and budget == [0, int(25.5 * rate), 51 * rate]  # start, middle, end
+    assert window_starts(rate * 20, rate, max_windows=3) == window_starts(rate * 20, rate)  # short: unchanged
+    assert window_starts(rate * 5, rate, max_windows=3) == [0]
+    assert len(window_starts(rate * 3600, rate, max_windows=5)) == 5
+
+
+def test_budget_setting_reads_numbers_and_all():
+    from traum.embedding.windows import DEFAULT_MAX_WINDOWS, parse_max_windows
+
+    assert parse_max_windows(None) == DEFAULT_MAX_WINDOWS == 3
+    assert parse_max_windows("all") is None and parse_max_windows(" ALL ") is None
+    assert parse_max_windows("5") == 5 and parse_max_windows(4) == 4
+    with pytest.raises(ValueError):
+        parse_max_windows("1")
+    with pytest.raises(ValueError):
+        parse_max_windows("three")
+
+
+def test_a_sampled_stem_needs_more_windows_only_when_more_are_asked_for():
+    from traum.embedding.windows import needs_more_windows
+
+    # 61 s, sampled with 3 windows (the last ending at the end): every window, or 5, want more.
+    assert needs_more_windows(61.0, 3, 51.0, None)
+    assert needs_more_windows(61.0, 3, 51.0, 5)
+    assert not needs_more_windows(61.0, 3, 51.0, 3)
+    assert not needs_more_windows(61.0, 7, 51.0, 3)  # more than asked for: kept, never re-embedded down
+    assert not needs_more_windows(61.0, 7, 51.0, None)  # fully covered
+    assert not needs_more_windows(12.0, 2, 2.0, None) and not needs_more_windows(4.0, 1, 0.0, None)
+    # Shorter than its header says (its windows past the real end were dropped): full coverage of what
+    # is there; re-embedding would give the same windows again, on every run.
+    assert not needs_more_windows(61.0, 4, 25.5, None)
+    for seconds in np.arange(10.5, 200, 0.37):  # whatever the length, full coverage is recognised as such
+        starts = window_starts(int(seconds * 48_000), 48_000)
+        assert not needs_more_windows(float(seconds), len(starts), starts[-1] / 48_000, None), seconds
+        sampled = window_starts(int(seconds * 48_000), 48_000, max_windows=3)
+        assert needs_more_windows(float(seconds), len(sampled), sampled[-1] / 48_000, None) == (len(starts) > 3)
+
+
+def test_embed_gives_the_vector_index_stores_under_the_same_budget(clap):
+    from traum.embedding.files import embed_file
+
+    path = EXAMPLES / "Kevin_MacLeod_-_Vibe_Ace.ogg"  # 61 s
+    sampled, windows = embed_file(clap, path, max_windows=3)
+    full, every = embed_file(clap, path)
+    assert [round(o, 2) for o, _ in windows] == [0.0, 25.73, 51.46] and len(every) == 7
+    np.testing.assert_allclose(sampled, embed_file(clap, path, max_windows=3)[0])
+    assert float(np.dot(sampled, full)) < 0.99999

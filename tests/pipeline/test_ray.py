@@ -13,7 +13,7 @@ import time
 import psutil
 import pytest
 
-from tests.helpers import catalog_snapshot, copy_library, cosine
+from tests.helpers import EXAMPLES, catalog_snapshot, copy_library, cosine
 from traum.catalog import Catalog
 from traum.catalog.store import FACT_COLUMNS
 from traum.pipeline import IndexOptions, run_index
@@ -177,3 +177,19 @@ def test_without_ray_the_executor_is_one_line_and_the_cli_never_imports_it(libra
                            "print(sorted(m for m in ('ray', 'pyarrow') if m in sys.modules))"],
                           capture_output=True, text=True)
     assert lazy.stdout.strip() == "[]"
+
+
+def test_ray_fills_in_the_windows_a_budgeted_run_sampled(ray_cluster, tiny_model, tmp_path):
+    library = tmp_path / "library"
+    library.mkdir()
+    (library / "song.ogg").write_bytes((EXAMPLES / "Kevin_MacLeod_-_Vibe_Ace.ogg").read_bytes())  # 61 s
+    db = tmp_path / "catalog.db"
+
+    def windows():
+        with sqlite3.connect(db) as conn:
+            return conn.execute("SELECT count(*) FROM stem_windows").fetchone()[0]
+
+    index(library, db, tiny_model, analyse=False, executor="ray")
+    assert windows() == 3  # the default budget
+    report = index(library, db, tiny_model, analyse=False, executor="ray", max_windows=None)
+    assert report.rewindowed == 1 and windows() == 7

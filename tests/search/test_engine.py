@@ -26,7 +26,8 @@ def catalog(tmp_path_factory, tiny_model):
     shutil.copy(EXAMPLES / "Kevin_MacLeod_-_Vibe_Ace.ogg", long_dir / "vibe.ogg")
     db = tmp_path_factory.mktemp("db") / "c.db"
     with Catalog(db) as cat:
-        run_index([root], cat, IndexOptions(model=str(tiny_model), cache=False))
+        # Every window of the long file: best-window search at 10 s resolution inside it.
+        run_index([root], cat, IndexOptions(model=str(tiny_model), cache=False, max_windows=None))
     cat = Catalog(db)
     yield cat
     cat.close()

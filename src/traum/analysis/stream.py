@@ -170,10 +170,12 @@ class LongRead:
 
 
 def read_long(path: str | os.PathLike[str], *, model_rate: int | None = None, window_seconds: float = 10.0,
-              on_window: Callable[[float, np.ndarray], Any] | None = None) -> LongRead:
+              on_window: Callable[[float, np.ndarray], Any] | None = None,
+              max_windows: int | None = None) -> LongRead:
     """Stream ``path`` once: whole-file measures, the first 30 s for descriptors, and (with
     ``model_rate``) each model window handed to ``on_window(offset_seconds, clip)`` as soon as it is
-    complete, so no more than one window and one block are held at a time."""
+    complete, so no more than one window and one block are held at a time. ``max_windows``: the window
+    budget (None: every window)."""
     import soxr
 
     from traum.analysis import ANALYSIS_SECONDS
@@ -188,7 +190,7 @@ def read_long(path: str | os.PathLike[str], *, model_rate: int | None = None, wi
     windows = None
     if model_rate is not None:
         expected = int(math.ceil(info.frames * (float(model_rate) / info.sample_rate)))
-        windows = _WindowCollector(window_starts(expected, model_rate, window=window_seconds),
+        windows = _WindowCollector(window_starts(expected, model_rate, window=window_seconds, max_windows=max_windows),
                                    int(round(window_seconds * model_rate)), model_rate, on_window, expected)
         resampler = soxr.ResampleStream(info.sample_rate, model_rate, 1, dtype="float32", quality="HQ")
     for block in mono_blocks(path):

@@ -16,6 +16,9 @@ def embed(
     text: Annotated[Optional[list[str]], typer.Option("--text", help="Embed this text instead (repeatable).",
                                                       show_default=False)] = None,
     model: Model = None,
+    windows: Annotated[Optional[str], typer.Option("--windows", help="Model windows per file at most, or all "
+                                                   "(as traum index; default: TRAUM_WINDOWS, 3).",
+                                                   show_default=False)] = None,
     json: Json = False,
     output: Annotated[Optional[Path], typer.Option("--out", help="Write an (n, 512) float32 .npy file.",
                                                    show_default=False)] = None,
@@ -31,7 +34,8 @@ def embed(
         records = [{"text": t, "embedding": v} for t, v in zip(text, api.embed_text(text, model=model), strict=True)]
     else:
         _check_files(files or [])
-        records = api.embed(files or [], model=model)
+        api.window_budget(windows)
+        records = api.embed(files or [], model=model, windows=windows)
     if output:
         np.save(output, np.stack([r["embedding"] for r in records]).astype(np.float32))
         err.print(f"wrote {len(records)} embeddings to {safe(output)}", highlight=False)

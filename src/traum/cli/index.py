@@ -33,6 +33,10 @@ def index(
     metrics_port: Annotated[Optional[int], typer.Option("--metrics-port", min=1, max=65535, help="Serve the "
                                                         "run's Prometheus metrics on 127.0.0.1:PORT/metrics while "
                                                         "it runs.", show_default=False)] = None,
+    windows: Annotated[Optional[str], typer.Option("--windows", help="Model windows embedded per file at most, "
+                                                   "spread over it, or all for every window (best-window search "
+                                                   "in long stems). Default: TRAUM_WINDOWS, 3.",
+                                                   show_default=False)] = None,
     json: Json = False,
 ) -> None:
     """Catalog and embed every audio file under PATHS. Safe to interrupt and rerun."""
@@ -40,13 +44,15 @@ def index(
     from traum.cli.progress import BarProgress
 
     api.check_hardware(device, precision)  # before the bar starts drawing: an error is then one line
+    api.window_budget(windows)
     stop_metrics = _serve_metrics(metrics_port) if metrics_port else None
     bar = BarProgress()
     try:
         with _sigterm_stops_like_ctrl_c():
             report = api.index([str(p) for p in paths], db=db, model=model, batch_size=batch_size,
                                workers=workers, device=device, precision=precision, progress=bar,
-                               analyse=analyse, executor=executor, address=address, shards=shards)
+                               analyse=analyse, executor=executor, address=address, shards=shards,
+                               windows=windows)
     finally:
         bar.stop()
         if stop_metrics is not None:

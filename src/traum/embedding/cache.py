@@ -1,6 +1,6 @@
 """A content-addressed embedding cache shared by every catalog on the machine.
 
-Keyed by content hash + model fingerprint + processing version, so moving or renaming a library,
+Keyed by content hash + model fingerprint + processing version + window budget, so moving or renaming a library,
 or indexing it into a second catalog, costs no inference. Bounded in size: least recently used
 entries go first. One SQLite file in the user cache folder (``TRAUM_CACHE_DIR``).
 """
@@ -35,8 +35,11 @@ class EmbeddingCache:
         self._conn.execute("CREATE INDEX IF NOT EXISTS idx_vectors_used ON vectors(used)")
 
     @staticmethod
-    def key(content_hash: str, model_id: str, version: int) -> str:
-        return f"{content_hash}:{model_id}:{version}"
+    def key(content_hash: str, model_id: str, version: int, max_windows: int | None = None) -> str:
+        """Every window (``max_windows`` None) keeps the key entries had before window budgets; a budget
+        has its own, so a file's sampled vectors are never served to a run that wants every window."""
+        base = f"{content_hash}:{model_id}:{version}"
+        return base if max_windows is None else f"{base}:w{max_windows}"
 
     def get(self, key: str) -> Vectors | None:
         with self._lock:

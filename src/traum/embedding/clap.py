@@ -37,14 +37,15 @@ class ClapEmbedder:
 
         self.name = model
         self.device = pick_device(device)
-        self._model, self._extractor, self._tokenizer = _load(model, self.device)
+        self._towers = _load(model, self.device)
+        self._extractor = self._towers.extractor
         self.precision = pick_precision(precision, self.device)
         self.sample_rate = int(self._extractor.sampling_rate)
         self.window_seconds = float(self._extractor.nb_max_samples) / self.sample_rate
-        self.dim = int(self._model.config.projection_dim)
-        self.model_id = _fingerprint(model, self._model, self._extractor)
+        self.dim = int(self._towers.config.projection_dim)
+        self.model_id = self._towers.fingerprint(model)
         #: CLAP's learned audio→text temperature (exp of logit_scale_a), for zero-shot probabilities.
-        self.logit_scale = float(self._model.logit_scale_a.detach().exp())
+        self.logit_scale = self._towers.logit_scale
         self._torch = torch
         # Fused checkpoints take 4-channel input from another filter bank: keep the reference extractor
         # for them. Unfused ones (the default) get the batched torch front end.
@@ -63,8 +64,8 @@ class ClapEmbedder:
         0.9965 on corpus clips, as autocast). The log-mel front end stays fp32.
         """
         torch = self._torch
-        self._model.audio_model.to(torch.bfloat16)
-        self._model.audio_projection.to(torch.bfloat16)
+        self._towers.audio.audio_model.to(torch.bfloat16)
+        self._towers.audio.audio_projection.to(torch.bfloat16)
         self._audio_dtype = torch.bfloat16
 
     # -- audio ------------------------------------------------------------------------------------
@@ -100,18 +101,26 @@ class ClapEmbedder:
         is_longer = torch.zeros((len(batch), 1), dtype=torch.bool, device=self.device)
         if self._audio_dtype is not None:
             batch = batch.to(self._audio_dtype)
+        audio = self._towers.audio
         with torch.inference_mode(), self._autocast() if self._audio_dtype is None else nullcontext():
-            out = self._model.get_audio_features(input_features=batch, is_longer=is_longer)
-        return normalise(_pooled(out).float().cpu().numpy())
+            # ClapModel.get_audio_features without its F.normalize (``normalise`` does it).
+            out = audio.audio_projection(audio.audio_model(input_features=batch, is_longer=is_longer).pooler_output)
+        return normalise(out.float().cpu().numpy())
 
     # -- text -------------------------------------------------------------------------------------
 
     def embed_text(self, texts: list[str]) -> np.ndarray:
         torch = self._torch
-        tokens = self._tokenizer(list(texts), padding=True, truncation=True, return_tensors="pt").to(self.device)
+        text, tokenizer = self._towers.text()
+        tokens = tokenizer(list(texts), padding=True, truncation=True, return_tensors="pt").to(self.device)
         with torch.inference_mode(), self._autocast():
-            out = self._model.get_text_features(**tokens)
-        return normalise(_pooled(out).float().cpu().numpy())
+            # ClapModel.get_text_features without its F.normalize.
+            out = text.text_projection(text.text_model(**tokens).pooler_output)
+        return normalise(out.float().cpu().numpy())
+
+    @property
+    def text_tower_loaded(self) -> bool:
+        return self._towers.text_loaded
 
     def _autocast(self):
         if self.precision == "fp32":
@@ -121,12 +130,6 @@ class ClapEmbedder:
 
     def __repr__(self) -> str:
         return f"ClapEmbedder({self.name!r}, device={self.device!r}, precision={self.precision!r})"
-
-
-def _pooled(out: Any):
-    # transformers 5 returns an output object whose pooler_output is the projected, normalised
-    # vector; transformers 4 returned the tensor itself.
-    return getattr(out, "pooler_output", out)
 
 
 def check_device(device: str) -> None:
@@ -199,7 +202,7 @@ def pick_precision(precision: str, device: str) -> str:
 def import_libraries() -> None:
     """torch and the transformers classes loading needs: most of a cold start-up, timed on its own."""
     import torch  # noqa: F401
-    from transformers import AutoFeatureExtractor, AutoTokenizer, ClapModel  # noqa: F401
+    from transformers import AutoFeatureExtractor, ClapAudioModelWithProjection, ClapConfig  # noqa: F401
 
 
 def _load(model: str, device: str):
@@ -226,13 +229,107 @@ def _load(model: str, device: str):
         raise _unavailable(model) from err
 
 
-def _from_pretrained(source: str, device: str, *, local_only: bool):
-    from transformers import AutoFeatureExtractor, AutoTokenizer, ClapModel
+def _from_pretrained(source: str, device: str, *, local_only: bool) -> Towers:
+    from transformers import AutoFeatureExtractor
 
-    clap = ClapModel.from_pretrained(source, local_files_only=local_only)
     extractor = AutoFeatureExtractor.from_pretrained(source, local_files_only=local_only)
-    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
-    return clap.to(device).eval(), extractor, tokenizer  # type: ignore[arg-type]  # transformers' stubs
+    return Towers(source, device, local_only, extractor)
+
+
+class Towers:
+    """CLAP's audio tower now, its text tower (RoBERTa, 4/5 of the weights) when text is first embedded.
+
+    Indexing needs text only for the zero-shot prompts, whose vectors are cached per model after the
+    first run: loading just ``ClapAudioModelWithProjection`` from the same checkpoint (identical
+    weights, checked by tests/embedding/test_text_tower.py) starts in about half the time of the whole
+    ``ClapModel``. Checkpoints without a safetensors file are loaded whole, as before.
+    """
+
+    def __init__(self, source: str, device: str, local_only: bool, extractor: Any) -> None:
+        from transformers import ClapAudioModelWithProjection, ClapConfig, ClapModel
+
+        self.source, self.device, self.local_only, self.extractor = source, device, local_only, extractor
+        self._text: Any = None
+        self._tokenizer: Any = None
+        self.weights = _safetensors_file(source, local_only)
+        if self.weights is None:
+            clap = ClapModel.from_pretrained(source, local_files_only=local_only).to(device).eval()  # type: ignore[arg-type]
+            self.config, self.audio, self._text = clap.config, clap, clap
+            self._fingerprint_tensors = _middle_and_ends(list(clap.parameters()))
+            self.logit_scale = float(clap.logit_scale_a.detach().exp())
+            return
+        audio = ClapAudioModelWithProjection.from_pretrained(source, local_files_only=local_only)
+        self.audio = audio.to(device).eval()  # type: ignore[arg-type]
+        self.config = ClapConfig.from_pretrained(source, local_files_only=local_only)
+        # As ClapModel.from_pretrained leaves them, so the fingerprint (and every catalog's model id) is
+        # the same as when the whole model was loaded.
+        self.config.audio_config.dtype = self.config.text_config.dtype = audio.config.dtype
+        self.logit_scale = float(self._tensor("logit_scale_a").exp())
+        self._fingerprint_tensors = self._whole_model_fingerprint_tensors()
+
+    def _tensor(self, name: str) -> Any:
+        from safetensors import safe_open
+
+        with safe_open(str(self.weights), framework="pt") as fh:
+            return fh.get_tensor(name)
+
+    def _whole_model_fingerprint_tensors(self) -> list[Any]:
+        """``ClapModel.parameters()``'s first, middle and last tensors: logit_scale_a, then the text tower's
+        parameters, then the audio tower's (counted on the meta device: no memory, no weights read)."""
+        import torch
+        from transformers import ClapTextModelWithProjection
+
+        with torch.device("meta"):
+            text_names = [n for n, _ in ClapTextModelWithProjection(self.config.text_config).named_parameters()]
+        audio = list(self.audio.parameters())
+        middle = (2 + len(text_names) + len(audio)) // 2  # logit_scale_a and logit_scale_t come first
+        if middle >= 2 + len(text_names):
+            return [self._tensor("logit_scale_a"), audio[middle - 2 - len(text_names)], audio[-1]]
+        return [self._tensor("logit_scale_a"), self._tensor(text_names[middle - 2]), audio[-1]]
+
+    @property
+    def text_loaded(self) -> bool:
+        return self._text is not None
+
+    def text(self) -> tuple[Any, Any]:
+        """The text tower and its tokenizer, loaded on first use."""
+        from transformers import AutoTokenizer, ClapTextModelWithProjection
+
+        if self._text is None:
+            text = ClapTextModelWithProjection.from_pretrained(self.source, local_files_only=self.local_only)
+            self._text = text.to(self.device).eval()  # type: ignore[arg-type]
+        if self._tokenizer is None:
+            self._tokenizer = AutoTokenizer.from_pretrained(self.source, local_files_only=self.local_only)
+        return self._text, self._tokenizer
+
+    def fingerprint(self, name: str) -> str:
+        """Identity of weights + preprocessing, independent of where the directory lives."""
+        digest = hashlib.sha256(self.config.to_json_string().encode())
+        digest.update(self.extractor.to_json_string().encode())
+        for tensor in self._fingerprint_tensors:
+            digest.update(tensor.detach().float().cpu().numpy().tobytes())
+        label = Path(name).name if Path(name).expanduser().is_dir() else name
+        return f"{label}@{digest.hexdigest()[:16]}"
+
+
+def _middle_and_ends(params: list[Any]) -> list[Any]:
+    return [params[0], params[len(params) // 2], params[-1]]
+
+
+def _safetensors_file(source: str, local_only: bool) -> Path | None:
+    """The checkpoint's single safetensors file (a folder's, or the Hugging Face cache's), else None."""
+    local = Path(source).expanduser()
+    if local.is_dir():
+        path = local / "model.safetensors"
+        return path if path.is_file() else None
+    try:
+        from transformers.utils import cached_file
+
+        found = cached_file(source, "model.safetensors", local_files_only=local_only,
+                            _raise_exceptions_for_missing_entries=False)
+    except (OSError, ValueError):
+        return None
+    return Path(found) if found else None
 
 
 def _check_hub(model: str) -> None:
@@ -281,11 +378,11 @@ def _looks_like_path(model: str) -> bool:
 
 
 def _fingerprint(name: str, model: Any, extractor: Any) -> str:
-    """Identity of weights + preprocessing, independent of where the directory lives."""
+    """Identity of a whole ``ClapModel``'s weights + preprocessing (what :meth:`Towers.fingerprint` gives
+    without loading the text tower)."""
     digest = hashlib.sha256(model.config.to_json_string().encode())
     digest.update(extractor.to_json_string().encode())
-    params = list(model.parameters())
-    for tensor in (params[0], params[len(params) // 2], params[-1]):
+    for tensor in _middle_and_ends(list(model.parameters())):
         digest.update(tensor.detach().float().cpu().numpy().tobytes())
     label = Path(name).name if Path(name).expanduser().is_dir() else name
     return f"{label}@{digest.hexdigest()[:16]}"

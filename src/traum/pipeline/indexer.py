@@ -19,12 +19,14 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, cast
 
 from traum.audio.discover import absolute_roots
 from traum.catalog import Catalog
 from traum.catalog.store import PathOutcome
 from traum.embedding.base import EmbeddingModel
+from traum.embedding.windows import DEFAULT_MAX_WINDOWS, WINDOW_SECONDS, policy_label
 from traum.errors import ConfigError, ModelUnavailable, NotFound
 from traum.pipeline.cores import CoreBudget, LoadProbe, apply_torch_threads, passive_threads, plan_cores
 from traum.pipeline.dedupe import Claims, Waiting
@@ -70,6 +72,9 @@ class IndexOptions:
     address: str | None = None
     #: Ray only: write Parquet shards to this folder (any pyarrow/fsspec path) instead of the catalog.
     shards: str | None = None
+    #: Model windows per file at most, spread over the whole file; None: every window (``--windows all``),
+    #: for best-window search inside long stems. Stems sampled by a smaller budget are re-embedded.
+    max_windows: int | None = DEFAULT_MAX_WINDOWS
 
 
 def run_index(paths: Sequence[str | os.PathLike[str]], catalog: Catalog, options: IndexOptions | None = None,
@@ -145,11 +150,14 @@ class IndexJob:
             found = discover_files(roots, self.report)
         with self.report.startup("plan"):
             tasks = plan_tasks(found, self.catalog, self.report)
-        if tasks or self._model_changed():
+        if tasks or self._model_changed() or self._sampled_stems():
             self._ensure_model()
         if self.model is None:
             tasks = [t for t in tasks if t.kind == "full"]
-        tasks += reembed_tasks(self.catalog, self.model, {t.found.path for t in tasks}, {f.path: f for f in found})
+        tasks += reembed_tasks(self.catalog, self.model, {t.found.path for t in tasks}, {f.path: f for f in found},
+                               self.options.max_windows)
+        self.report.windows_per_file = policy_label(self.options.max_windows)
+        self.report.rewindowed = sum(t.kind == "windows" for t in tasks)
         self.planned = len(tasks)
         self.progress.start(len(tasks))
         with self.report.startup("load probe"):
@@ -170,6 +178,17 @@ class IndexJob:
         """Another model than the last run's was asked for: its embeddings must be made."""
         last = (self.catalog.get_meta("model") or {}).get("name")
         return self.options.model is not None and last is not None and self.options.model != last
+
+    def _sampled_stems(self) -> bool:
+        """Stems of the last run's model with fewer windows than this run's budget asks for (an earlier
+        budgeted run, now ``--windows all``): the model is needed even if no file changed."""
+        from traum.pipeline.plan import sampled_stems
+
+        model_id = (self.catalog.get_meta("model") or {}).get("id")
+        if self.model is not None or not model_id:
+            return False
+        stand_in = SimpleNamespace(model_id=model_id, window_seconds=WINDOW_SECONDS)
+        return bool(sampled_stems(self.catalog, cast(EmbeddingModel, stand_in), self.options.max_windows))
 
     def _plan_cores(self, others_busy: float) -> CoreBudget:
         cores = plan_cores(analyse=self.options.analyse, others_busy=others_busy,
@@ -240,9 +259,11 @@ class IndexJob:
         analysis = self._analysis = AnalysisPool(max(1, self.cores.analysis_processes), analysis_worker)
         resources.callback(analysis.shutdown)
         claims = Claims()
-        prepare = Preparer(self.model, cache, claims, readers, analysis, self.report, self.options.analyse)
+        prepare = Preparer(self.model, cache, claims, readers, analysis, self.report, self.options.analyse,
+                           self.options.max_windows)
         writer = self.writer = BatchWriter(self.catalog, self.model, cache, claims, self.report, self.progress,
-                                           self.options.batch_size, self._zero_shot, self._share_cores)
+                                           self.options.batch_size, self._zero_shot, self._share_cores,
+                                           self.options.max_windows)
         pool = resources.enter_context(ThreadPoolExecutor(self.workers, thread_name_prefix="traum-prepare"))
         queue = deque(tasks)
         inflight: set[Future[Prepared | Waiting | PathOutcome]] = set()

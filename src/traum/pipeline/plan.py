@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 from traum.audio import Found, Unreadable, discover
 from traum.catalog import Catalog, FileState
+from traum.catalog.coverage import Coverage, window_coverage
 from traum.embedding.base import EmbeddingModel
+from traum.embedding.windows import WINDOW_SECONDS, needs_more_windows
 from traum.pipeline.report import IndexReport
 
 log = logging.getLogger(__name__)
@@ -21,7 +23,8 @@ MAX_RUN_RETRIES = 3
 class Task:
     found: Found
     state: FileState | None
-    #: "full": new or changed file; "embed": catalogued, only the embedding is missing.
+    #: "full": new or changed file; "embed": catalogued, only the embedding is missing; "windows":
+    #: embedded with fewer windows than this run's budget asks for (re-embedded, not re-analysed).
     kind: str
 
 
@@ -50,15 +53,28 @@ def plan_tasks(found: Iterable[Found], catalog: Catalog, report: IndexReport) ->
 
 
 def reembed_tasks(catalog: Catalog, model: EmbeddingModel | None, planned: set[str],
-                  found: dict[str, Found]) -> list[Task]:
-    """Stems embedded by another model (or never) whose files are otherwise unchanged."""
+                  found: dict[str, Found], max_windows: int | None = None) -> list[Task]:
+    """Stems embedded by another model (or never), or with fewer windows than ``max_windows`` asks for
+    (None: every window), whose files are otherwise unchanged."""
     if model is None:
         return []
     tasks = []
     for _stem_id, path in catalog.pending_stems(model.model_id):
         if path not in planned and path in found:
             tasks.append(Task(found[path], catalog.file_state(path), "embed"))
+            planned = planned | {path}
+    for stem in sampled_stems(catalog, model, max_windows):
+        if stem.path not in planned and stem.path in found:
+            tasks.append(Task(found[stem.path], catalog.file_state(stem.path), "windows"))
     return tasks
+
+
+def sampled_stems(catalog: Catalog, model: EmbeddingModel, max_windows: int | None) -> list[Coverage]:
+    """Stems of ``model`` embedded with fewer windows than ``max_windows`` gives their length: what a
+    budgeted run left for ``--windows all`` (or a larger budget) to fill in."""
+    window = float(getattr(model, "window_seconds", WINDOW_SECONDS))
+    return [c for c in window_coverage(catalog, model.model_id, window)
+            if needs_more_windows(c.duration, c.windows, c.last_offset, max_windows, window)]
 
 
 def task_kind(f: Found, state: FileState | None) -> str | None:

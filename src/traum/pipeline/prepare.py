@@ -24,6 +24,7 @@ from traum.audio.decode import AudioInfo, load, probe, resample, undecodable
 from traum.catalog import Catalog, StemRecord
 from traum.catalog.store import PathOutcome
 from traum.embedding.base import EmbeddingModel
+from traum.embedding.windows import DEFAULT_MAX_WINDOWS, split_windows
 from traum.errors import AudioError, NotAudio, TraumError
 from traum.pipeline.dedupe import Claims, Waiting
 from traum.pipeline.plan import Task
@@ -152,6 +153,8 @@ class Preparer:
     report: IndexReport
     #: Tempo, key, note, loudness, quality, category and descriptors for every new sample.
     analyse: bool
+    #: Model windows per file at most (None: every window; :mod:`traum.embedding.windows`).
+    max_windows: int | None = DEFAULT_MAX_WINDOWS
 
     def __call__(self, task: Task) -> Prepared | Waiting | PathOutcome:
         started = time.perf_counter()
@@ -175,11 +178,14 @@ class Preparer:
         outcome = PathOutcome(status="indexed", file_hash=digest, **base)
         known = self.readers.get().stem_embedded_with(digest)
         wanted = self.model
-        if known is not False and (wanted is None or known == wanted.model_id):
+        up_to_date = wanted is None or (known == wanted.model_id and task.kind != "windows")
+        if known is not False and up_to_date:
             return outcome
         if not self.claims.claim(digest):
             return Waiting(digest, outcome)
-        cached = self.cache.get(cache_key(digest, wanted)) if self.cache is not None and wanted is not None else None
+        cached = None
+        if self.cache is not None and wanted is not None:
+            cached = self.cache.get(cache_key(digest, wanted, self.max_windows))
         if cached is not None and (known is not False or not self.analyse):
             return self._from_cache(digest, f, cached, known is False, started, base)
         # Embedding cache and analysis are independent: a new stem is always analysed, even when its
@@ -187,7 +193,7 @@ class Preparer:
         model = self.model if cached is None else None
         try:
             with self.report.timed("decode"):
-                source = with_retry(lambda: decode_source(f.path, model), f.path)
+                source = with_retry(lambda: decode_source(f.path, model, self.max_windows), f.path)
         except Exception as err:  # noqa: BLE001 - recorded, and shared with same-content files
             failed = failure(err, {**base, "file_hash": digest})
             self.claims.fail(digest, failed)
@@ -267,9 +273,10 @@ def _count_plugin_errors(path: str, facts: dict[str, Any], report: IndexReport) 
         report.count_plugin_error(plugin)
 
 
-def decode_source(path: str, model: EmbeddingModel | None) -> Source:
+def decode_source(path: str, model: EmbeddingModel | None, max_windows: int | None = DEFAULT_MAX_WINDOWS) -> Source:
     """Decode once at the native rate; a file over ``STREAM_SECONDS`` is streamed block by block and
-    only its model windows (as features) and analysis head are kept, so memory does not grow with it."""
+    only its model windows (as features) and analysis head are kept, so memory does not grow with it.
+    ``max_windows``: the file's window budget (None: every window)."""
     info = probe(path)
     offsets: list[float] = []
     features: list[np.ndarray] = []
@@ -281,20 +288,22 @@ def decode_source(path: str, model: EmbeddingModel | None) -> Source:
 
         long = read_long(path, model_rate=model.sample_rate if model else None,
                          window_seconds=model.window_seconds if model else 10.0,
-                         on_window=on_window if model else None)
+                         on_window=on_window if model else None, max_windows=max_windows)
         return Source(info, long.head, long.truncated, long.whole, offsets, features)
     decoded = load(path, None)
     if model is not None:
-        windows = model.prepare(resample(decoded.samples, decoded.sample_rate, model.sample_rate))
-        offsets, features = [w.offset for w in windows], [w.features for w in windows]
+        # Cut here, not in model.prepare, so the budget applies to any model (each clip is one window).
+        clips = split_windows(resample(decoded.samples, decoded.sample_rate, model.sample_rate), model.sample_rate,
+                              window=model.window_seconds, max_windows=max_windows)
+        offsets, features = [o for o, _ in clips], [model.prepare(clip)[0].features for _, clip in clips]
     return Source(decoded.info, decoded.samples, decoded.truncated, None, offsets, features)
 
 
-def cache_key(digest: str, model: EmbeddingModel) -> str:
+def cache_key(digest: str, model: EmbeddingModel, max_windows: int | None) -> str:
     from traum.embedding.cache import EmbeddingCache
     from traum.settings import PROCESSING_VERSION
 
-    return EmbeddingCache.key(digest, model.model_id, PROCESSING_VERSION)
+    return EmbeddingCache.key(digest, model.model_id, PROCESSING_VERSION, max_windows)
 
 
 def _new_stem(digest: str, f: Found, info: AudioInfo, facts: dict[str, Any]) -> StemRecord:

@@ -34,6 +34,7 @@ from traum.audio import Found
 from traum.catalog import Catalog, shards
 from traum.catalog.store import PathOutcome
 from traum.embedding.base import EmbeddingModel, Window
+from traum.embedding.windows import DEFAULT_MAX_WINDOWS
 from traum.errors import ConfigError
 from traum.pipeline.dedupe import Claims, Waiting
 from traum.pipeline.indexer import IndexJob
@@ -131,6 +132,8 @@ class RayIndexJob(IndexJob):
         if not tasks:
             return []
         wanted = self.model.model_id if self.model is not None else None
+        # Embedded by this model but with fewer windows than the run's budget: embedded again.
+        rewindow = {t.found.path for t in tasks if t.kind == "windows"}
         hashed = _dataset(ray, shards.to_table([_task_row(t) for t in tasks])).map_batches(
             hash_files, batch_size=FILES_PER_TASK, batch_format="pyarrow")
         todo = []
@@ -144,7 +147,7 @@ class RayIndexJob(IndexJob):
                 outcome = PathOutcome(path=outcome.path, status="indexed", file_hash=digest,
                                       file_size=outcome.file_size, mtime_ns=outcome.mtime_ns)
                 known = self.catalog.stem_embedded_with(digest)
-                if known is not False and (wanted is None or known == wanted):
+                if known is not False and (wanted is None or known == wanted) and outcome.path not in rewindow:
                     sink.accept(outcome)
                 elif not claims.claim(digest):
                     sink.accept(Waiting(digest, outcome))
@@ -163,7 +166,8 @@ class RayIndexJob(IndexJob):
         table = shards.to_table([shards.to_row(outcome) for outcome, _ in todo])
         table = table.append_column("new_stem", pa.array([new for _, new in todo], pa.bool_()))
         dataset = _dataset(ray, table).map_batches(
-            decode_files, fn_kwargs={"window": window, "analyse": self.options.analyse},
+            decode_files, fn_kwargs={"window": window, "analyse": self.options.analyse,
+                                     "max_windows": self.options.max_windows},
             batch_size=FILES_PER_TASK, batch_format="pyarrow")
         if model is not None:
             gpus = int(ray.cluster_resources().get("GPU", 0)) if self.options.device != "cpu" else 0
@@ -195,7 +199,7 @@ def _dataset(ray: Any, table: pa.Table) -> Any:
 
 def _task_row(task: Task) -> dict[str, Any]:
     f = task.found
-    known = task.state.file_hash if task.kind == "embed" and task.state else None
+    known = task.state.file_hash if task.kind in ("embed", "windows") and task.state else None
     return shards.to_row(PathOutcome(path=f.path, status=shards.HASHED, file_hash=known, file_size=f.size,
                                      mtime_ns=f.mtime_ns))
 
@@ -319,7 +323,8 @@ class WindowCutter:
 CLIP_COLUMNS = ("clip_offsets", "clip_lengths", "clip_samples")
 
 
-def decode_files(table: pa.Table, window: dict[str, Any] | None, analyse: bool) -> pa.Table:
+def decode_files(table: pa.Table, window: dict[str, Any] | None, analyse: bool,
+                 max_windows: int | None = DEFAULT_MAX_WINDOWS) -> pa.Table:
     """Decode, analyse and cut windows; a failure is the file's row, shared later with same-content files."""
     import pyarrow as pa
 
@@ -332,7 +337,7 @@ def decode_files(table: pa.Table, window: dict[str, Any] | None, analyse: bool) 
                                 "file_hash": o.file_hash}
         try:
             started = time.perf_counter()
-            source = with_retry(partial(decode_source, o.path, cutter), o.path)
+            source = with_retry(partial(decode_source, o.path, cutter, max_windows), o.path)
             stem = None
             if wants_stem:
                 facts = _facts(o.path, source, analyse)

@@ -57,6 +57,10 @@ class IndexReport:
     device: str | None = None
     precision: str | None = None
     windows_embedded: int = 0
+    #: The run's window budget per file: "3", or "all" (:mod:`traum.embedding.windows`).
+    windows_per_file: str = ""
+    #: Stems re-embedded because they had fewer windows than this run's budget asks for.
+    rewindowed: int = 0
     elapsed: float = 0.0
     #: Busy seconds per stage, summed over the threads (and analysis processes) doing it.
     stage_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))

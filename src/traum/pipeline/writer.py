@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from traum.catalog import Catalog
 from traum.catalog.store import PathOutcome
 from traum.embedding.base import EmbeddingModel, pool_windows
+from traum.embedding.windows import DEFAULT_MAX_WINDOWS
 from traum.errors import CatalogError
 from traum.pipeline.dedupe import Claims, Waiting, same_failure
 from traum.pipeline.prepare import Prepared, cache_key, collect_facts
@@ -48,7 +49,8 @@ class BatchWriter:
     def __init__(self, catalog: Catalog, model: EmbeddingModel | None, cache: EmbeddingCache | None,
                  claims: Claims, report: IndexReport, progress: Progress, batch_size: int | None,
                  zero_shot: ZeroShotCategories | None = None,
-                 before_inference: Callable[[], None] | None = None) -> None:
+                 before_inference: Callable[[], None] | None = None,
+                 max_windows: int | None = DEFAULT_MAX_WINDOWS) -> None:
         self.catalog = catalog
         self.model = model
         self.cache = cache
@@ -59,6 +61,8 @@ class BatchWriter:
         self._batch: int | None = batch_size
         self._zero_shot = zero_shot
         self._before_inference = before_inference
+        #: The run's window budget: part of the embedding cache key.
+        self.max_windows = max_windows
         #: Embedded, waiting for analysis: (item, its vectors).
         self._embedded: list[tuple[Prepared, Vectors | None]] = []
 
@@ -190,5 +194,6 @@ class BatchWriter:
             out[item.stem_id] = (pool_windows(mine), list(zip(item.offsets, mine, strict=True)))
             item.features = []  # the samples are not needed any more; the file may wait for its analysis
         if self.cache is not None and todo:
-            self.cache.put_many([(cache_key(item.stem_id, model), out[item.stem_id]) for item in todo])
+            self.cache.put_many([(cache_key(item.stem_id, model, self.max_windows), out[item.stem_id])
+                                 for item in todo])
         return out
