@@ -184,10 +184,10 @@ def analyze(files: Sequence[PathLike], *, workers: int | None = None) -> list[di
     pool; a file that cannot be decoded gives ``{"path", "error"}``."""
     from concurrent.futures import ProcessPoolExecutor
 
-    from traum.pipeline.indexer import watch_parent
+    from traum.pipeline.processes import watch_parent, worker_context
 
     # Workers exit when this process dies (kill -9, OOM) instead of waiting forever, orphaned.
-    with ProcessPoolExecutor(workers or os.cpu_count() or 2, initializer=watch_parent,
+    with ProcessPoolExecutor(workers or os.cpu_count() or 2, mp_context=worker_context(), initializer=watch_parent,
                              initargs=(os.getpid(),)) as pool:
         try:
             return list(pool.map(_analyze_one, [str(f) for f in files]))

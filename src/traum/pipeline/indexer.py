@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -32,6 +31,7 @@ from traum.pipeline.cores import CoreBudget, LoadProbe, apply_torch_threads, pas
 from traum.pipeline.dedupe import Claims, Waiting
 from traum.pipeline.plan import MAX_RUN_RETRIES, Task, discover_files, plan_tasks, reembed_tasks
 from traum.pipeline.prepare import AnalysisPool, Prepared, Preparer, Readers, Source, decode_source
+from traum.pipeline.processes import analysis_worker, watch_parent
 from traum.pipeline.report import IndexReport, NullProgress, Progress
 from traum.pipeline.writer import FLUSH_SECONDS, Batch, BatchWriter
 
@@ -303,41 +303,4 @@ def _process_age() -> float:
         return max(0.0, time.time() - float(psutil.Process().create_time()))
     except psutil.Error:
         return 0.0
-
-
-def analysis_worker(parent_pid: int) -> None:
-    """Process-pool initializer: one thread for any BLAS/OpenMP pool (the processes are the parallelism;
-    their own threads would oversubscribe the cores inference uses) and never outlive the parent."""
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-    except ImportError:  # threadpoolctl comes with librosa's scikit-learn; without it, keep the defaults
-        pass
-    watch_parent(parent_pid)
-
-
-#: How often an analysis worker checks that the indexing process is still there.
-PARENT_POLL_SECONDS = 0.5
-
-
-def watch_parent(parent_pid: int) -> None:
-    """Process-pool initializer: a worker never outlives the run that started it.
-
-    After a ``kill -9`` of ``traum index`` the pool's workers would wait forever on their queue
-    (0.5 GB each, reparented to init). A daemon thread polls the parent pid (portable; Linux's
-    PR_SET_PDEATHSIG fires when the *thread* that forked exits, which here is a short-lived worker
-    thread). Ctrl+C goes to the whole process group: workers ignore it and the parent shuts them down,
-    so the user sees one "interrupted" line, not a traceback per worker.
-    """
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    def poll() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(PARENT_POLL_SECONDS)
-        os._exit(1)
-
-    threading.Thread(target=poll, name="traum-parent-watch", daemon=True).start()
 

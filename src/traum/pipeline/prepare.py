@@ -28,6 +28,7 @@ from traum.embedding.windows import DEFAULT_MAX_WINDOWS, split_windows
 from traum.errors import AudioError, NotAudio, TraumError
 from traum.pipeline.dedupe import Claims, Waiting
 from traum.pipeline.plan import Task
+from traum.pipeline.processes import worker_context
 from traum.pipeline.report import IndexReport
 
 if TYPE_CHECKING:
@@ -108,8 +109,8 @@ class AnalysisPool:
     def get(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(self.workers, initializer=self._initializer,
-                                                 initargs=(os.getpid(),))
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=worker_context(),
+                                                 initializer=self._initializer, initargs=(os.getpid(),))
             return self._pool
 
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
