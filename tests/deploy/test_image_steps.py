@@ -1,24 +1,34 @@
 """The image's build and start-up steps, run outside Docker exactly as deploy/Dockerfile runs them.
 
-Build stage: the context as the Dockerfile copies it → `pip wheel --no-deps` → deploy/install.sh into a
-fresh venv (the same script and arguments the Dockerfile's RUN gives it, the default EXTRAS included).
-Runtime: the Dockerfile's ENV, ENTRYPOINT + CMD (`traum serve --host 0.0.0.0`), then its HEALTHCHECK
-command against the server. What this cannot prove (the base image, apt, the non-root user, the CUDA
-build) docs/deploy.md lists. Costs a few minutes: the fresh venv installs torch and everything else.
+Build stage: the context as the Dockerfile copies it → `pip wheel --no-deps` → deploy/install.sh (the same
+script and arguments the Dockerfile's RUN gives it, the default EXTRAS included). Runtime: the Dockerfile's
+ENV, ENTRYPOINT + CMD (`traum serve --host 0.0.0.0`), then its HEALTHCHECK command against the server.
+
+The venv install.sh fills is layered: a .pth in it shows the installed distributions the wheel's
+requirements (with EXTRAS) pull in, and only those, taken from the test's own environment; pip then
+resolves the wheel's whole dependency graph against them and installs the wheel alone. Installing torch,
+Ray and the rest again would prove only that pip unpacks wheels and cost CI minutes. A dependency the
+wheel does not declare is not there, so a missing requirement still fails here. TRAUM_TEST_IMAGE_FRESH=1
+runs the install into an empty venv instead (everything from the index, minutes). What this cannot prove
+(the base image, apt, the non-root user, the CUDA build) docs/deploy.md lists.
 """
 
 from __future__ import annotations
 
+import email
+import importlib.metadata
 import os
 import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -88,11 +98,63 @@ def _build(tmp: Path) -> Path:
                     "--wheel-dir", str(tmp / "wheels"), "."], cwd=src, check=True, env=_clean_env(),
                    capture_output=True)
     venv = tmp / "opt-traum"
+    if not os.environ.get("TRAUM_TEST_IMAGE_FRESH"):
+        _layer_installed_requirements(venv, tmp / "deps", next((tmp / "wheels").glob("traum-*.whl")),
+                                      args["EXTRAS"])
     started = time.monotonic()
     subprocess.run(["sh", str(ROOT / "deploy" / "install.sh"), str(venv), str(tmp / "wheels"),
                     _local_torch_index(tmp), args["EXTRAS"]], check=True, env=_clean_env(), capture_output=True)
     print(f"image install step: {time.monotonic() - started:.0f} s")
     return venv
+
+
+def _layer_installed_requirements(venv: Path, deps: Path, wheel: Path, extras: str) -> None:
+    """Create ``venv`` (install.sh's `python3 -m venv` then finds it, as on an empty one) with a .pth that
+    shows it the installed distributions the wheel's requirements pull in, through links in ``deps``."""
+    subprocess.run(["python3", "-m", "venv", "--without-pip", str(venv)], check=True, env=_clean_env())
+    where = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    site = subprocess.run([str(venv / "bin" / "python"), "-c", where], check=True, capture_output=True, text=True,
+                          env=_clean_env()).stdout.strip()
+    assert f"python{sys.version_info.major}.{sys.version_info.minor}" in site, \
+        "python3 is another Python than the test's: its installed packages cannot stand in (TRAUM_TEST_IMAGE_FRESH=1)"
+    deps.mkdir()
+    for dist in _installed_closure(wheel, extras):
+        root = Path(str(dist.locate_file("")))
+        for top in {f.parts[0] for f in dist.files or () if f.parts[0] != ".."}:
+            if not (deps / top).exists():
+                (deps / top).symlink_to(root / top)
+    # addsitedir, not a bare path: .pth files among the dependencies take effect as in a real install.
+    (Path(site) / "_installed_requirements.pth").write_text(f"import site; site.addsitedir({str(deps)!r})\n")
+
+
+def _installed_closure(wheel: Path, extras: str) -> list[importlib.metadata.Distribution]:
+    """The distributions of this environment the wheel's Requires-Dist (with ``extras``) reach, transitively;
+    a requirement installed nowhere here is left to pip."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    installed: dict[str, importlib.metadata.Distribution] = {}
+    for dist in importlib.metadata.distributions():
+        installed.setdefault(canonicalize_name(dist.metadata["Name"]), dist)
+
+    def wanted(lines: Iterable[str], active: set[str]) -> Iterator[Requirement]:
+        for req in map(Requirement, lines):
+            if req.marker is None or any(req.marker.evaluate({"extra": e}) for e in active | {""}):
+                yield req
+
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = archive.read(next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA")))
+    top = email.message_from_bytes(metadata).get_all("Requires-Dist") or []
+    todo = list(wanted(top, {e.strip() for e in extras.split(",") if e.strip()}))
+    reached: dict[str, set[str]] = {}
+    while todo:
+        req = todo.pop()
+        name = canonicalize_name(req.name)
+        if name not in installed or (name in reached and req.extras <= reached[name]):
+            continue
+        reached.setdefault(name, set()).update(req.extras)
+        todo.extend(wanted(installed[name].requires or [], reached[name]))
+    return [installed[name] for name in reached]
 
 
 def _image_env(venv: Path, data: Path) -> dict[str, str]:
@@ -108,8 +170,14 @@ def test_console_scripts_installed(image: Path) -> None:
     help_ = subprocess.run([str(image / "bin" / "traum"), "--help"], capture_output=True, text=True,
                            env=_clean_env(), check=True)
     assert "serve" in help_.stdout and "index" in help_.stdout
-    # KubeRay starts its pods with `ray start`: the default EXTRAS must bring it.
-    assert (image / "bin" / "ray").exists()
+    # KubeRay starts its pods with `ray start`: the default EXTRAS must bring it. A fresh venv gets bin/ray
+    # from pip; a layered one shows the installed Ray only because the wheel's requirements reach it.
+    ray = subprocess.run([str(image / "bin" / "python"), "-c", "import importlib.metadata as m; "
+                          "print(*m.entry_points(group='console_scripts', name='ray'))"],
+                         capture_output=True, text=True, env=_clean_env(), check=True)
+    assert "ray.scripts.scripts:main" in ray.stdout
+    if os.environ.get("TRAUM_TEST_IMAGE_FRESH"):
+        assert (image / "bin" / "ray").exists()
     # The wheel, not a source tree, is what runs.
     where = subprocess.run([str(image / "bin" / "python"), "-c", "import traum; print(traum.__file__)"],
                            capture_output=True, text=True, env=_clean_env(), check=True)

@@ -17,8 +17,9 @@ import sys
 import types
 from pathlib import Path
 
-VARIANTS = {"tiny": ("HTSAT-tiny", False), "tiny-fused": ("HTSAT-tiny", True),
-            "base": ("HTSAT-base", False), "base-fused": ("HTSAT-base", True)}
+#: The combinations LAION released (630k-*: tiny, with and without fusion; music_*: base without). A fused
+#: base exists in no release, and its parts (base width, fusion layers) are each covered here.
+VARIANTS = {"tiny": ("HTSAT-tiny", False), "tiny-fused": ("HTSAT-tiny", True), "base": ("HTSAT-base", False)}
 
 
 def stand_in_torchvision() -> None:

@@ -21,9 +21,10 @@ from traum.pipeline import IndexOptions, run_index
 N_AUDIO = 13  # audio files in tests.helpers.MIXED; the library adds a duplicate and an empty file
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_cluster():
-    """A real Ray on 2 CPUs: one embedding actor and one decoding task at a time (more would starve)."""
+    """A real Ray on 2 CPUs: one embedding actor and one decoding task at a time (more would starve).
+    Shut down after this module: its daemons would take CPU and add threads for the rest of the run."""
     os.environ["RAY_AUTH_MODE"] = "disabled"
     import ray
 
