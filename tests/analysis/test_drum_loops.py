@@ -122,7 +122,7 @@ def bass_line(bars: int = 2) -> np.ndarray:
 
 def mix(*parts: np.ndarray, gains: tuple[float, ...]) -> np.ndarray:
     n = min(len(p) for p in parts)
-    return sum(g * p[:n] / np.abs(p).max() for p, g in zip(parts, gains))
+    return sum(g * p[:n] / np.abs(p).max() for p, g in zip(parts, gains, strict=True))
 
 
 def write(path, y: np.ndarray) -> str:
