@@ -146,8 +146,9 @@ def test_corpus_drums_with_a_ringing_kick_are_drums_without_a_key(tmp_path, kick
 
 @pytest.mark.parametrize("music", [chords, bass_line], ids=["chords", "bass-line"])
 def test_the_same_drums_under_music_keep_its_key(tmp_path, music):
-    # The music sits under the kick, as in a mix: half its peak level.
-    y = mix(corpus_drums(kick_808(45.0, 1.2)), music(), gains=(1.0, 0.5))
+    # The music sits well under the kick, as in a mix (a third of its peak level), and the kick's
+    # F#1 tail outweighs it: that pitch must not be read as the key.
+    y = mix(corpus_drums(kick_808(45.0, 1.2)), music(), gains=(1.0, 0.3))
     facts = analyse_path(write(tmp_path / "7f3b.wav", y))
     assert facts["category"] not in DRUMS
-    assert (facts["key"], facts["mode"]) in {("C", "major"), ("A", "minor"), ("G", "major"), ("F", "major")}
+    assert (facts["key"], facts["mode"]) == ("C", "major")
