@@ -164,7 +164,7 @@ def _key(y: np.ndarray, path: str, category: str, category_confidence: float, ha
     no_key = category in NO_KEY and not (category == "fx" and category_confidence < 0.4)
     if no_key or harm["pitchedness"] < PITCHED_LOOP or (is_loop and not music_in_loop(harm)):
         return None, None
-    mean, start = key_chroma(y, RATE, above_sub=is_loop)
+    mean, start = key_chroma(y, RATE, kick_aware=is_loop)
     # A single note is a note, not a key: a root and its overtones (constant-Q chroma, sharp down to
     # an 808's 49 Hz where the STFT's smears over half an octave).
     if (note is not None or not is_loop) and pitch_classes_present(mean) <= 4:

@@ -21,22 +21,30 @@ START_WEIGHT = 1.0
 KEY_SECONDS = 12
 
 
-def key_chroma(y: np.ndarray, rate: int, *, above_sub: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def key_chroma(y: np.ndarray, rate: int, *, kick_aware: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(mean chroma, chroma of the first quarter), from a constant-Q transform down to C1.
 
     Constant-Q, not STFT: an STFT bin at 22 kHz is 11 Hz wide, two semitones at 40 Hz, so bass
     lines smear across pitch classes (STFT chroma scored 0.83 MIREX on the loops above, this 0.92).
-    ``above_sub`` leaves out the lowest octave (C1–B1), where a loop's kick rings: an 808 tail
-    outweighs the music and its pitch read as the key's (drums-plus-music loops of benchmarks/loops.py
-    scored 0.43 MIREX on held-out kits with it, 0.96 without; tonal loops, whose basses have overtones
-    above it, 0.89 either way).
+    ``kick_aware`` (loops) leaves out the lowest octave (C1–B1) when one pitch class holds a third
+    of its energy: a kick ringing there outweighs the music, and its pitch was read as the key's,
+    while a bass line walks the roots (tonal loops of benchmarks/loops.py: at most 0.27).
     """
     y = y[: KEY_SECONDS * rate]
     magnitude = np.abs(constant_q(y, rate))
-    if above_sub:
+    if kick_aware and _one_pitch_below_c2(magnitude):
         magnitude[:_CQ_BINS_PER_OCTAVE] = 0.0
     chroma = _cq_to_chroma() @ magnitude
     return chroma.mean(axis=1), chroma[:, : max(1, chroma.shape[1] // 4)].mean(axis=1)
+
+
+#: Share of the lowest octave's energy on its strongest pitch class above which it is a kick's.
+KICK_PITCH_SHARE = 0.3
+
+
+def _one_pitch_below_c2(magnitude: np.ndarray) -> bool:
+    per_class = _cq_to_chroma()[:, :_CQ_BINS_PER_OCTAVE] @ magnitude[:_CQ_BINS_PER_OCTAVE].sum(axis=1)
+    return bool(per_class.max() >= KICK_PITCH_SHARE * max(float(per_class.sum()), 1e-12))
 
 
 _CQ_FMIN = 32.703195662574764  # C1
