@@ -151,7 +151,7 @@ def _analyse(samples: np.ndarray, rate: int, *, path: str, source_rate: int | No
 
 def _key(y: np.ndarray, path: str, category: str, category_confidence: float, harm: dict,
          note: str | None, is_loop: bool) -> tuple[str | None, str | None]:
-    from traum.analysis.category import NO_KEY, PITCHED_LOOP
+    from traum.analysis.category import NO_KEY, PITCHED_LOOP, music_in_loop
     from traum.analysis.features import RATE
     from traum.analysis.tonal import key_chroma, key_from_chroma, pitch_classes_present
     from traum.vocabulary import key_from_name
@@ -162,9 +162,9 @@ def _key(y: np.ndarray, path: str, category: str, category_confidence: float, ha
     # Drums, noise and speech have no key; "fx" as a bare acoustic fallback ("nothing else fits")
     # is no evidence against one.
     no_key = category in NO_KEY and not (category == "fx" and category_confidence < 0.4)
-    if no_key or harm["pitchedness"] < PITCHED_LOOP:
+    if no_key or harm["pitchedness"] < PITCHED_LOOP or (is_loop and not music_in_loop(harm)):
         return None, None
-    mean, start = key_chroma(y, RATE)
+    mean, start = key_chroma(y, RATE, kick_aware=is_loop)
     # A single note is a note, not a key: a root and its overtones (constant-Q chroma, sharp down to
     # an 808's 49 Hz where the STFT's smears over half an octave).
     if (note is not None or not is_loop) and pitch_classes_present(mean) <= 4:
