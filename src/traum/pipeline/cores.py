@@ -15,6 +15,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,23 @@ def _busy_seconds() -> tuple[float, float]:
 
     system = psutil.cpu_times()
     busy = sum(getattr(system, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq", "steal"))
-    own = psutil.Process().cpu_times()
-    return busy, own.user + own.system + own.children_user + own.children_system
+    me = psutil.Process()
+    own = me.cpu_times()
+    return busy, own.user + own.system + own.children_user + own.children_system + _live_children_seconds(me)
+
+
+def _live_children_seconds(me: Any) -> float:
+    """CPU of our running child processes (the analysis fork server warming up): ours, not a competitor's."""
+    import psutil
+
+    total = 0.0
+    for child in me.children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ from traum.pipeline.cores import CoreBudget, LoadProbe, apply_torch_threads, pas
 from traum.pipeline.dedupe import Claims, Waiting
 from traum.pipeline.plan import MAX_RUN_RETRIES, Task, discover_files, plan_tasks, reembed_tasks
 from traum.pipeline.prepare import AnalysisPool, Prepared, Preparer, Readers, Source, decode_source
-from traum.pipeline.processes import analysis_worker, watch_parent
+from traum.pipeline.processes import analysis_worker, start_worker_server, watch_parent
 from traum.pipeline.report import IndexReport, NullProgress, Progress
 from traum.pipeline.writer import FLUSH_SECONDS, Batch, BatchWriter
 
@@ -150,6 +150,8 @@ class IndexJob:
             found = discover_files(roots, self.report)
         with self.report.startup("plan"):
             tasks = plan_tasks(found, self.catalog, self.report)
+        if self.options.analyse and any(t.kind == "full" for t in tasks):
+            start_worker_server()
         if tasks or self._model_changed() or self._sampled_stems():
             self._ensure_model()
         if self.model is None:

@@ -17,8 +17,9 @@ import threading
 import time
 from multiprocessing.context import BaseContext
 
-#: Imported once in the fork server, so workers forked from it start with them loaded.
-PRELOAD = ["traum.pipeline.prepare", "traum.plugins.analysis", "traum.analysis", "scipy.signal"]
+#: Imported once in the fork server, so workers forked from it start with them loaded (the first one
+#: ignores Ctrl+C, then analyses a synthetic loop, loading everything analysis imports lazily).
+PRELOAD = ["traum.pipeline.worker_preload", "traum.pipeline.prepare"]
 
 #: How often a worker checks that the process it works for is still there.
 PARENT_POLL_SECONDS = 0.5
@@ -30,6 +31,16 @@ def worker_context() -> BaseContext:
         context.set_forkserver_preload(PRELOAD)
         return context
     return multiprocessing.get_context("spawn")
+
+
+def start_worker_server() -> None:
+    """Start the fork server now (it returns at once; the server imports and warms up in the background),
+    so its warm-up overlaps the model's loading instead of delaying the first analysis."""
+    context = worker_context()
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
 
 
 def analysis_worker(parent_pid: int) -> None:
