@@ -26,9 +26,15 @@ def fft_size(n: int) -> int:
 
 @lru_cache(maxsize=8)
 def mel_basis(rate: int, n_fft: int) -> np.ndarray:
+    import warnings
+
     import librosa
 
-    return librosa.filters.mel(sr=rate, n_fft=n_fft)
+    # Short clips get a small FFT, whose bins are too coarse for the lowest of 128 mel bands: those bands
+    # stay empty (zero energy, harmless to every descriptor). librosa warns on the user's console for it.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Empty filters detected", category=UserWarning)
+        return librosa.filters.mel(sr=rate, n_fft=n_fft)
 
 
 @lru_cache(maxsize=8)
