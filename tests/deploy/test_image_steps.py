@@ -184,6 +184,20 @@ def test_console_scripts_installed(image: Path) -> None:
     assert str(image) in where.stdout
 
 
+def test_the_installed_page_has_every_static_file(image: Path) -> None:
+    # The wheel once left out the page's ES modules (static/js/): the page loaded without its scripts.
+    where = subprocess.run([str(image / "bin" / "python"), "-c", "import traum.web, pathlib; "
+                            "print(pathlib.Path(traum.web.__file__).parent / 'static')"],
+                           capture_output=True, text=True, env=_clean_env(), check=True)
+    installed = Path(where.stdout.strip())
+    source = ROOT / "src" / "traum" / "web" / "static"
+
+    def files(root: Path) -> set[str]:
+        return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+    assert files(source) - files(installed) == set()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
