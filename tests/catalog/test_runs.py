@@ -15,7 +15,7 @@ import pytest
 
 from tests.helpers import CORPUS, DIRT, copy_library
 
-FILES = 30
+FILES = 100  # enough that a run is still going a moment after its first commit (~30 files/s here)
 
 
 def traum(*args: object, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -40,7 +40,7 @@ def index_until_some_are_written(library: Path, db: Path, model: Path) -> subpro
     while time.monotonic() < deadline and proc.poll() is None:
         if _indexed(db):
             # Not at the very moment of a commit: its files are counted in the run's report just after it.
-            time.sleep(1.0)
+            time.sleep(0.3)
             if proc.poll() is None:
                 return proc
         time.sleep(0.05)

@@ -130,9 +130,11 @@ def test_converted_checkpoint_matches_the_original(laion, variant, tmp_path):
     # Longer than a window: the fusion layers (attention fusion of the crops) take part.
     with torch.inference_mode():
         features = torch.from_numpy(inputs["fusion_long"])
-        out = model._model.get_audio_features(input_features=features,
-                                              is_longer=torch.ones((len(features), 1), dtype=torch.bool))
-    long = torch.nn.functional.normalize(getattr(out, "pooler_output", out), dim=-1).numpy()
+        audio = model._towers.audio
+        pooled = audio.audio_model(input_features=features,
+                                   is_longer=torch.ones((len(features), 1), dtype=torch.bool)).pooler_output
+        out = audio.audio_projection(pooled)
+    long = torch.nn.functional.normalize(out, dim=-1).numpy()
     assert_same_space(long, theirs["audio_long"], f"{variant} audio > 10 s")
 
 

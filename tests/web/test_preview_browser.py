@@ -166,6 +166,8 @@ def test_without_audioworklet_the_page_plays_the_servers_render(page, stretched)
     page.open()
     page.fill("#project-bpm", "100")
     page.dispatch_event("#project-bpm", "change")
+    # preview.js (an ES module) has taken the change: before it loads, a play is the plain file.
+    page.wait_for_function("() => document.getElementById('project-note').textContent.includes('100 BPM')")
     started = page.evaluate("""(id) => new Promise((done) => { const t = performance.now();
         document.getElementById("player").addEventListener("playing", () => done(performance.now() - t), {once: true});
         document.querySelector(`#results li[data-id="${id}"] .play`).click(); })""", loop_id)
