@@ -13,6 +13,9 @@ import functools
 
 import numpy as np
 
+#: Samples per step of the meters: their temporaries (a few hundred KB) stay in cache, and a whole
+#: file costs no fresh memory (paging in 160 MB of float64 temporaries cost 40 ms on a 2.5-minute file).
+_PIECE = 1 << 16
 #: pyloudnorm's gating blocks: 400 ms with 75 % overlap; shorter clips are measured over one zero-padded block.
 _BLOCK = 0.4
 _STEP = 0.25
@@ -89,13 +92,15 @@ class LoudnessMeter:
         self._open = 0.0  # energy since the last cut
 
     def add(self, block: np.ndarray) -> None:
+        for start in range(0, len(block), _PIECE):
+            self._add(block[start:start + _PIECE])
+
+    def _add(self, block: np.ndarray) -> None:
         from scipy.signal import sosfilt
 
         n = len(block)
-        if not n:
-            return
         y, self._zi = sosfilt(_k_weighting(self.rate), np.asarray(block, dtype=np.float64), zi=self._zi)
-        energy = y * y
+        energy = np.square(y, out=y)
         cuts = self._edges_within(self.frames, self.frames + n) - self.frames
         starts = np.concatenate([[0], cuts[cuts < n]])
         parts = np.add.reduceat(energy, starts)
@@ -151,8 +156,6 @@ def gated_loudness(blocks: np.ndarray) -> float | None:
 _ROW = 32
 #: Output positions per frame of the skip test (long rows keep numpy's per-row reductions cheap).
 _FRAME = 256
-#: Frames measured per pass: a pass's temporaries (a few hundred KB) stay in cache.
-_PASS = 256
 #: Samples on each side of an output that its phase filters reach (the taps run over x[n-9] .. x[n+10]).
 _BEFORE, _AFTER = 9, 10
 
@@ -224,12 +227,12 @@ class TruePeakMeter:
         self.value = max(self.value, float(peaks.max()), centre * float(np.abs(samples[at])))
 
     def add(self, block: np.ndarray) -> None:
-        signal = np.concatenate([self._pending, np.asarray(block, dtype=np.float32)])
-        ready = (len(signal) - _BEFORE - _AFTER) // _FRAME  # frames whose right context has arrived
-        for first in range(0, ready, _PASS):
-            count = min(_PASS, ready - first)
-            self._measure(signal[first * _FRAME: (first + count) * _FRAME + _BEFORE + _AFTER], count)
-        self._pending = signal[max(ready, 0) * _FRAME:]
+        for start in range(0, len(block), _PIECE):
+            signal = np.concatenate([self._pending, np.asarray(block[start:start + _PIECE], dtype=np.float32)])
+            ready = (len(signal) - _BEFORE - _AFTER) // _FRAME  # frames whose right context has arrived
+            if ready > 0:
+                self._measure(signal[: ready * _FRAME + _BEFORE + _AFTER], ready)
+            self._pending = signal[max(ready, 0) * _FRAME:]
 
     def result(self) -> float:
         """The true peak of everything added so far (the signal ends in silence)."""
@@ -266,12 +269,20 @@ class TruePeakMeter:
             frames = frames[bound[frames] > self.value]
             if len(frames):
                 rows = (frames[:, None] * (_FRAME // _ROW) + np.arange(_FRAME // _ROW)).ravel()
-                self.value = max(self.value, float(np.abs(_windows(signal, rows) @ matrix).max()))
+                peaks = _windows(signal, rows) @ matrix
+                self.value = max(self.value, float(peaks.max()), -float(peaks.min()))
 
 
 def _windows(signal: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Input windows of the given rows of outputs, one per row (the row plus the taps' reach)."""
-    return signal[rows[:, None] * _ROW + np.arange(_ROW + _BEFORE + _AFTER)]
+    """Input windows of the given rows of outputs, one per row (the row plus the taps' reach), copied
+    row by row from a strided view (5× faster than indexing each sample)."""
+    from numpy.lib.stride_tricks import as_strided
+
+    width = _ROW + _BEFORE + _AFTER
+    step = signal.strides[0]
+    view = as_strided(signal, shape=((len(signal) - width) // _ROW + 1, width), strides=(_ROW * step, step),
+                      writeable=False)
+    return view[rows]
 
 
 def _frame_max(values: np.ndarray, count: int, before: int, after: int) -> np.ndarray:

@@ -44,9 +44,13 @@ class WholeFile:
         self._loudness = LoudnessMeter(self.rate)
 
     def add(self, block: np.ndarray) -> None:
-        # Sub-blocks keep the float64 filter temporaries at a few MB whatever the block.
-        for start in range(0, len(block), _SUB_BLOCK):
-            self._add(block[start:start + _SUB_BLOCK])
+        from traum.analysis import _blas_controller
+
+        # The true peak's matrix products are small: BLAS threads would only spin against inference.
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            # Sub-blocks keep the float64 temporaries at a few MB whatever the block.
+            for start in range(0, len(block), _SUB_BLOCK):
+                self._add(block[start:start + _SUB_BLOCK])
 
     def _add(self, block: np.ndarray) -> None:
         magnitude = np.abs(block)
