@@ -123,7 +123,10 @@ def _analyse(samples: np.ndarray, rate: int, *, path: str, source_rate: int | No
         measures = {**whole.loudness(), **quality_from(whole.quality_evidence(), source_rate=source_rate,
                                                        bit_depth=bit_depth, truncated=truncated)}
         samples = samples[: ANALYSIS_SECONDS * rate]
-    y = samples if rate == RATE else soxr.resample(samples, rate, RATE).astype(np.float32)
+    # Only the head is analysed below: cut before resampling (a second past it, so the resampler's
+    # filter sees what it saw in the whole file and the head comes out bit-identical).
+    head = samples[: (ANALYSIS_SECONDS + 1) * rate]
+    y = head if rate == RATE else soxr.resample(head, rate, RATE).astype(np.float32)
     facts: dict[str, Any] = {"duration": round(duration, 4)}
     facts.update(measures)
     # Descriptors, tempo and key from the first 30 s: enough for any loop, and a 10-minute stem costs

@@ -16,56 +16,61 @@ from typing import Any
 
 import numpy as np
 
-from traum.analysis.loudness import SILENCE_THRESHOLD_DB, db
+from traum.analysis.loudness import SILENCE_THRESHOLD_DB, LoudnessMeter, TruePeakMeter, db, first_above
 
 #: Files longer than this are streamed (analysis and model windows) instead of decoded whole.
 STREAM_SECONDS = 600.0
-#: BS.1770 gating: 400 ms blocks every 100 ms.
-_STEP_SECONDS = 0.1
-_TRUE_PEAK_CONTEXT = 64
 _SUB_BLOCK = 1 << 16
 
 
 @dataclass
 class WholeFile:
-    """Running measures over a mono signal fed in blocks (picklable: it crosses to the analysis pool)."""
+    """Running measures over a mono signal fed in blocks (picklable: it crosses to the analysis pool).
+    Loudness and true peak come from the same meters as a file decoded whole, so they agree exactly."""
 
     rate: int
     frames: int = 0
     peak: float = 0.0
-    true_peak: float = 0.0
     total: float = 0.0
     clipped_runs: int = 0
     first_sound: int | None = None
     frame_rms: list[np.ndarray] = field(default_factory=list)
-    step_power: list[np.ndarray] = field(default_factory=list)
     _hot_run: int = 0
     _rms_carry: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
-    _k_carry: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
-    _k_state: list[np.ndarray] | None = None
-    _k_filters: list[tuple[float, np.ndarray, np.ndarray]] = field(default_factory=list)
-    _tp_context: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    _loudness: LoudnessMeter = field(init=False)
+    _true_peak: TruePeakMeter = field(default_factory=TruePeakMeter)
+
+    def __post_init__(self) -> None:
+        self._loudness = LoudnessMeter(self.rate)
 
     def add(self, block: np.ndarray) -> None:
-        # Sub-blocks keep the float64 filter and 4× true-peak temporaries at a few MB whatever the block.
-        for start in range(0, len(block), _SUB_BLOCK):
-            self._add(block[start:start + _SUB_BLOCK])
+        from traum.analysis import _blas_controller
+
+        # The true peak's matrix products are small: BLAS threads would only spin against inference.
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            # Sub-blocks keep the float64 temporaries at a few MB whatever the block.
+            for start in range(0, len(block), _SUB_BLOCK):
+                self._add(block[start:start + _SUB_BLOCK])
 
     def _add(self, block: np.ndarray) -> None:
         magnitude = np.abs(block)
         self.peak = max(self.peak, float(magnitude.max()))
         self.total += float(np.sum(block, dtype=np.float64))
-        above = np.flatnonzero(magnitude > 10 ** (SILENCE_THRESHOLD_DB / 20))
-        if self.first_sound is None and len(above):
-            self.first_sound = self.frames + int(above[0])
+        if self.first_sound is None:
+            first = first_above(magnitude, 10 ** (SILENCE_THRESHOLD_DB / 20), -1)
+            self.first_sound = self.frames + first if first >= 0 else None
         self._count_clipping(magnitude >= 0.999)
         self._add_frame_rms(block)
-        self._add_k_weighted(block)
-        self._add_true_peak(block)
+        self._loudness.add(block)
+        self._true_peak.add(block)
         self.frames += len(block)
 
     def _count_clipping(self, hot: np.ndarray) -> None:
         """Runs of 3+ full-scale samples; a run open at the block's end carries into the next block."""
+        if not hot.any():  # the common case: only an open run can end here
+            self.clipped_runs += 1 if self._hot_run >= 3 else 0
+            self._hot_run = 0
+            return
         edges = np.diff(np.concatenate([[0], hot.astype(np.int8), [0]]))
         starts = np.flatnonzero(edges == 1)
         lengths = np.flatnonzero(edges == -1) - starts
@@ -89,56 +94,11 @@ class WholeFile:
                                                   axis=1)).astype(np.float32))
         self._rms_carry = np.array(y[n * size:], dtype=np.float32)
 
-    def _add_k_weighted(self, block: np.ndarray) -> None:
-        from scipy.signal import lfilter
-
-        if self._k_state is None:
-            import pyloudnorm
-
-            # pyloudnorm's own K-weighting stages, so short and long files are weighted alike.
-            self._k_filters = [(f.passband_gain, f.b, f.a) for f in pyloudnorm.Meter(self.rate)._filters.values()]
-            self._k_state = [np.zeros(max(len(a), len(b)) - 1) for _, b, a in self._k_filters]
-        y = block.astype(np.float64)
-        for i, (gain, b, a) in enumerate(self._k_filters):
-            y, self._k_state[i] = lfilter(b, a, y, zi=self._k_state[i])
-            y = gain * y
-        step = int(_STEP_SECONDS * self.rate)
-        y = np.concatenate([self._k_carry, y]) if len(self._k_carry) else y
-        n = len(y) // step
-        if n:
-            self.step_power.append(np.sum(y[: n * step].reshape(n, step) ** 2, axis=1))
-        self._k_carry = y[n * step:]
-
-    def _add_true_peak(self, block: np.ndarray) -> None:
-        from scipy.signal import resample_poly
-
-        context = len(self._tp_context)
-        y = np.concatenate([self._tp_context, block]) if context else block
-        if len(y) >= 16:
-            self.true_peak = max(self.true_peak, float(np.max(np.abs(resample_poly(y, 4, 1)[4 * context:]))))
-        else:
-            self.true_peak = max(self.true_peak, float(np.max(np.abs(y))))
-        self._tp_context = np.array(y[-_TRUE_PEAK_CONTEXT:], dtype=np.float32)
-
     # -- results ------------------------------------------------------------------------------------
 
     def integrated_loudness(self) -> float | None:
         """BS.1770-4 gated loudness of a mono signal, in LUFS (None when everything is gated out)."""
-        steps = np.concatenate(self.step_power) if self.step_power else np.zeros(0)
-        if len(steps) < 4:  # shorter than one gating block: measured as one zero-padded block, as pyloudnorm does
-            z = np.array([(steps.sum() + np.sum(self._k_carry ** 2)) / (4 * _STEP_SECONDS * self.rate)])
-        else:
-            z = np.convolve(steps, np.ones(4), mode="valid") / (4 * _STEP_SECONDS * self.rate)
-        with np.errstate(divide="ignore"):
-            blocks = -0.691 + 10 * np.log10(z)
-        gated = z[blocks >= -70.0]
-        if not len(gated):
-            return None
-        relative = -0.691 + 10 * np.log10(np.mean(gated)) - 10.0
-        gated = z[(blocks > relative) & (blocks > -70.0)]
-        if not len(gated):
-            return None
-        return float(-0.691 + 10 * np.log10(np.mean(gated)))
+        return self._loudness.integrated()
 
     def loudness(self) -> dict[str, float | None]:
         frames = np.concatenate(self.frame_rms) if self.frame_rms else np.zeros(1, np.float32)
@@ -147,7 +107,7 @@ class WholeFile:
         return {
             "loudness_lufs": round(lufs, 2) if lufs is not None and math.isfinite(lufs) else None,
             "peak_dbfs": round(db(self.peak), 2),
-            "true_peak_dbfs": round(db(max(self.true_peak, self.peak)), 2),
+            "true_peak_dbfs": round(db(max(self._true_peak.result(), self.peak)), 2),
             "dynamic_range": round(db(self.peak) - db(float(np.percentile(loud, 95))), 2) if len(loud) else 0.0,
             "noise_floor_dbfs": round(db(float(np.percentile(frames, 10))), 2),
         }
