@@ -107,3 +107,15 @@ def test_a_file_name_with_non_utf8_bytes_decodes_probes_and_gives_peaks(tmp_path
     ours, reference = load(latin1, None), load(source, None)
     assert len(ours.samples) > 0 and np.array_equal(ours.samples, reference.samples)
     assert peaks(latin1, 16) == peaks(source, 16) and max(peaks(latin1, 16)) > 0.01
+
+
+def test_the_mixdown_is_the_channels_mean_to_the_bit():
+    from traum.audio.decode import _mixdown, _mono_blocks
+
+    path = CORPUS / "dirt-samples" / "baa" / "1.wav"  # stereo
+    stereo = sf.read(str(path), dtype="float32", always_2d=True)[0]
+    assert stereo.shape[1] == 2
+    mono = np.concatenate(list(_mono_blocks(path, block_frames=4096)))
+    np.testing.assert_array_equal(mono, stereo.mean(axis=1, dtype=np.float32))
+    three = np.ascontiguousarray(np.c_[stereo, stereo[:, ::-1].sum(axis=1)])
+    np.testing.assert_array_equal(_mixdown(three), three.mean(axis=1, dtype=np.float32))
