@@ -43,6 +43,18 @@ def copy_library(dest: Path, files: list[str] = MIXED) -> Path:
     return dest
 
 
+def indexed_library(tmp_path_factory, name: str, files: list[str], model: Path) -> tuple[Path, Path]:
+    """(catalog, library): ``files`` copied into a fresh folder, analysed and embedded with ``model``."""
+    from traum.catalog import Catalog
+    from traum.pipeline.indexer import IndexOptions, run_index
+
+    library = copy_library(tmp_path_factory.mktemp(f"{name}lib") / "library", files)
+    db = tmp_path_factory.mktemp(f"{name}db") / "catalog.db"
+    with Catalog(db) as catalog:
+        run_index([library], catalog, IndexOptions(model=str(model), cache=False))
+    return db, library
+
+
 def catalog_snapshot(db: Path) -> dict:
     """Everything that defines a catalog's content, comparable between runs."""
     conn = sqlite3.connect(db)

@@ -12,10 +12,9 @@ import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
 
-from tests.helpers import copy_library
+from tests.helpers import indexed_library
 from tests.web.conftest import BASE, stem_id_of
 from traum.catalog import Catalog
-from traum.pipeline import IndexOptions, run_index
 
 BREAK = "dirt-samples/breaks125/016_bllstmp.wav"
 MOOG = "dirt-samples/moog/001_Mighty Moog C3.wav"
@@ -27,11 +26,7 @@ PAD = "dirt-samples/pad/alien-monolith-pad.wav"
 @pytest.fixture(scope="module")
 def matched(tmp_path_factory, tiny_model):
     """(catalog, library) of a break, a pitched note and three drums, analysed and embedded."""
-    library = copy_library(tmp_path_factory.mktemp("matchlib") / "library", [BREAK, MOOG, KICK, SNARE, PAD])
-    db = tmp_path_factory.mktemp("matchdb") / "catalog.db"
-    with Catalog(db) as catalog:
-        run_index([library], catalog, IndexOptions(model=str(tiny_model), cache=False))
-    return db, library
+    return indexed_library(tmp_path_factory, "match", [BREAK, MOOG, KICK, SNARE, PAD], tiny_model)
 
 
 @pytest.fixture(scope="module")

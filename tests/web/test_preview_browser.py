@@ -7,12 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.helpers import copy_library
+from tests.helpers import indexed_library
 from tests.web import test_browser
 from tests.web.test_browser import TOKEN, serving
 from tests.web.test_map_preview import BREAK, KICK, MOOG, _pitch_hz
 from traum.catalog import Catalog
-from traum.pipeline import IndexOptions, run_index
 
 # The browser and the page of the list's browser test, on this module's server.
 browser, page = test_browser.browser, test_browser.page
@@ -21,11 +20,7 @@ browser, page = test_browser.browser, test_browser.page
 @pytest.fixture(scope="module")
 def stretched(tmp_path_factory, tiny_model):
     """(catalog, library) of a 125 BPM break, a Moog note (C3) and a kick, analysed and embedded."""
-    library = copy_library(tmp_path_factory.mktemp("stretchlib") / "library", [BREAK, MOOG, KICK])
-    db = tmp_path_factory.mktemp("stretchdb") / "catalog.db"
-    with Catalog(db) as catalog:
-        run_index([library], catalog, IndexOptions(model=str(tiny_model), cache=False))
-    return db, library
+    return indexed_library(tmp_path_factory, "stretch", [BREAK, MOOG, KICK], tiny_model)
 
 
 @pytest.fixture(scope="module")
