@@ -123,6 +123,7 @@ LISTEN = """async ([id]) => {
 def test_a_loop_plays_at_the_project_tempo_in_the_page_and_follows_a_change_without_a_request(page, stretched):
     loop_id = _id(stretched, BREAK)
     page.open()
+    page.evaluate("async () => { await import('/static/js/preview.js'); }")  # its handlers are attached
     page.fill("#project-bpm", "100")
     page.dispatch_event("#project-bpm", "change")
     heard = page.evaluate(LISTEN, [loop_id])
@@ -159,6 +160,7 @@ def test_without_audioworklet_the_page_plays_the_servers_render(page, stretched)
     loop_id = _id(stretched, BREAK)
     page.add_init_script("delete window.AudioWorkletNode")  # as in a page opened over plain http on the LAN
     page.open()
+    page.evaluate("async () => { await import('/static/js/preview.js'); }")  # its handlers are attached
     page.fill("#project-bpm", "100")
     page.dispatch_event("#project-bpm", "change")
     # preview.js (an ES module) has taken the change: before it loads, a play is the plain file.
