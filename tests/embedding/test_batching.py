@@ -65,3 +65,42 @@ def test_batches_are_cut_by_window_count_with_a_hook_before_each(model):
     vectors, _ = embed_in_batches(device, features, 4, before_batch=lambda: calls.append(len(device.batches)))
     assert device.batches == [4, 4, 2] and calls == [0, 1, 2]
     assert vectors.shape == (10, model.dim)
+
+
+class Recording(SmallDevice):
+    """Which thread ran each batch, and with how many torch threads."""
+
+    def __init__(self, model) -> None:
+        super().__init__(model, limit=64)
+        self.seen: list[tuple[str, int]] = []
+
+    def embed_windows(self, features: np.ndarray) -> np.ndarray:
+        import threading
+
+        import torch
+
+        self.seen.append((threading.current_thread().name, torch.get_num_threads()))
+        return super().embed_windows(features)
+
+
+def test_batches_run_side_by_side_on_single_threaded_lanes_with_the_same_vectors(model, features):
+    import torch
+
+    device = Recording(model)
+    before = torch.get_num_threads()
+    vectors, _ = embed_in_batches(device, features * 2, 2, inference_cores=lambda: 2)
+    expected, _ = embed_in_batches(model, features * 2, 1)
+    np.testing.assert_allclose(vectors, expected, atol=1e-5)  # in order, whichever lane finished first
+    lanes = {name for name, _ in device.seen if name.startswith("traum-infer")}
+    assert len(lanes) == 2 and device.batches == [2, 2, 2, 2, 2]  # the last round's one batch runs here
+    assert {threads for _, threads in device.seen} == {1}
+    torch.set_num_threads(before)
+
+
+def test_one_core_for_inference_runs_one_batch_at_a_time_here(model, features):
+    import threading
+
+    device = Recording(model)
+    embed_in_batches(device, features, 2, inference_cores=lambda: 1)
+    assert {name for name, _ in device.seen} == {threading.current_thread().name}
+    assert device.batches == [2, 2, 1]

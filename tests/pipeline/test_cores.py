@@ -9,6 +9,7 @@ import sys
 import time
 from concurrent.futures import Future
 
+import psutil
 import pytest
 
 from tests.pipeline.test_index import index
@@ -127,3 +128,27 @@ def test_embedded_files_wait_for_their_analysis_without_holding_up_the_others(li
         writer.flush(Batch(), final=True)
         assert report.indexed == 2 and writer.waiting_for_analysis == 0
         assert catalog.stem("a" * 8)["bpm"] == 90.0
+
+
+def _spinner(nice: int) -> psutil.Process:
+    """A busy process that is not our child (a competitor never is: our own children's CPU counts as
+    ours), started through a shell that exits at once."""
+    command = f"nice -n {nice} '{sys.executable}' -c 'while True: pass' >/dev/null 2>&1 & echo $!"
+    launcher = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True)
+    return psutil.Process(int(launcher.stdout))
+
+
+def test_a_niced_process_yields_its_core_so_it_takes_none_from_the_run():
+    niced, ordinary = _spinner(19), None
+    try:
+        time.sleep(0.3)
+        quiet = LoadProbe().others_busy()
+        ordinary = _spinner(0)
+        time.sleep(0.3)
+        busy = LoadProbe().others_busy()
+    finally:
+        for proc in (niced, ordinary):
+            if proc is not None:
+                proc.kill()
+                proc.wait(10)
+    assert quiet < 0.5 <= busy  # the ordinary spinner counts, the niced one beside it does not

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -43,20 +45,44 @@ def _available_ram() -> int | None:
         return None
 
 
+#: Inference lanes at most: beyond four, more threads per lane use a big machine without holding
+#: more batches of activations at once.
+MAX_LANES = 4
+
+
+def lanes_for(cores: int) -> tuple[int, int]:
+    """(lanes, torch threads per lane) for ``cores`` CPU cores of inference.
+
+    Batches side by side on single-threaded lanes instead of one batch on an OpenMP team: a team
+    waits at every operator for its slowest thread, so a core taken for a moment (analysis, decoding,
+    the DAW) stalls all of them. Full-size HTSAT, fp32, two cores, batches of 4: two lanes 0.25-0.28
+    s/window against 0.34-0.35 for one batch on two threads with other work on the machine
+    (benchmarks/index.py shows the whole runs)."""
+    lanes = max(1, min(MAX_LANES, cores))
+    return lanes, max(1, cores // lanes)
+
+
 def embed_in_batches(model: EmbeddingModel, features: list[np.ndarray], batch_size: int,
-                     before_batch: Callable[[], None] | None = None) -> tuple[np.ndarray, int]:
+                     before_batch: Callable[[], None] | None = None,
+                     inference_cores: Callable[[], int | None] | None = None) -> tuple[np.ndarray, int]:
     """Embed all ``features``; halve the batch on out-of-memory. Returns vectors and the batch size used.
 
     Batches are cut by window count, whatever file the windows come from: a 3-minute file's 18 windows
-    go through as several ordinary batches. ``before_batch`` runs before each (the indexer re-divides the
-    cores there)."""
-    out, start = [], 0
+    go through as several ordinary batches. ``before_batch`` runs before each round. ``inference_cores``
+    (asked before each round; None on a GPU): how many CPU cores inference may use now (the indexer
+    leaves out those its analysis processes are busy on); that many batches run side by side, one lane
+    each (:func:`lanes_for`)."""
+    out: list[np.ndarray] = []
+    start = 0
     while start < len(features):
-        chunk = features[start:start + batch_size]
         if before_batch is not None:
             before_batch()
+        cores = inference_cores() if inference_cores is not None else None
+        lanes, threads = lanes_for(cores) if cores else (1, 0)
+        ends = range(start, min(len(features), start + lanes * batch_size), batch_size)
+        chunks = [features[s:s + batch_size] for s in ends]
         try:
-            out.append(model.embed_windows(np.stack(chunk)))
+            out += _embed_side_by_side(model, chunks, threads)
         except (RuntimeError, MemoryError) as err:
             if not _is_oom(err) or batch_size == 1:
                 raise
@@ -64,8 +90,29 @@ def embed_in_batches(model: EmbeddingModel, features: list[np.ndarray], batch_si
             log.warning("out of memory; batch size now %d", batch_size)
             _free_cache()
             continue
-        start += len(chunk)
+        start += sum(len(chunk) for chunk in chunks)
     return (np.vstack(out) if out else np.zeros((0, model.dim), np.float32)), batch_size
+
+
+def _embed_side_by_side(model: EmbeddingModel, chunks: list[list[np.ndarray]], threads: int) -> list[np.ndarray]:
+    """Each chunk on its own lane (a thread; torch releases the GIL inside its operators); in order."""
+    def lane(chunk: list[np.ndarray]) -> np.ndarray:
+        if threads:
+            _set_torch_threads(threads)
+        return model.embed_windows(np.stack(chunk))
+
+    if len(chunks) == 1:
+        return [lane(chunks[0])]
+    with ThreadPoolExecutor(len(chunks), thread_name_prefix="traum-infer") as lanes:
+        return list(lanes.map(lane, chunks))
+
+
+def _set_torch_threads(threads: int) -> None:
+    """torch's intra-op threads for the calling thread: OpenMP keeps the count per thread, so each lane
+    sets its own (a model that does not use torch never imported it, and is left alone)."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
 
 
 def _is_oom(err: BaseException) -> bool:

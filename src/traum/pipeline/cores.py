@@ -41,6 +41,19 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+#: CPU time that competes with an ordinary process. Niced processes ("nice" time: a batch job, a
+#: `nice make`) yield the core whenever we want it, so they take nothing from the run; a DAW runs at
+#: normal or raised priority and is counted.
+_COMPETING = ("user", "system", "irq", "softirq", "steal")
+
+
+def _niced() -> bool:
+    try:
+        return os.getpriority(os.PRIO_PROCESS, 0) > 0
+    except (AttributeError, OSError):  # not on this platform
+        return False
+
+
 class LoadProbe:
     """CPU time used by *other* processes since the probe started, in cores.
 
@@ -65,7 +78,9 @@ def _busy_seconds() -> tuple[float, float]:
     import psutil
 
     system = psutil.cpu_times()
-    busy = sum(getattr(system, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq", "steal"))
+    busy = sum(getattr(system, name, 0.0) for name in _COMPETING)
+    if _niced():  # a niced run competes with other niced work, and its own CPU time is counted there
+        busy += getattr(system, "nice", 0.0)
     me = psutil.Process()
     own = me.cpu_times()
     return busy, own.user + own.system + own.children_user + own.children_system + _live_children_seconds(me)

@@ -203,14 +203,14 @@ class IndexJob:
         log.info("cores: %s (others kept %.2f busy)", self.report.cores, others_busy)
         return cores
 
-    def _share_cores(self) -> None:
-        """Before each inference batch: torch gets the free cores the analysis processes are not using now,
-        so the two never oversubscribe the machine (and inference takes every free core when analysis is
-        idle, which is most of the time once it is cheaper than inference)."""
+    def _inference_cores(self) -> int | None:
+        """Before each round of inference: the free cores the analysis processes are not using now, so
+        the two never oversubscribe the machine (and inference takes every free core when analysis is
+        idle, which is most of the time once it is cheaper than inference). None on a GPU."""
         if self.cores is None or getattr(self.model, "device", "cpu") != "cpu":
-            return
+            return None
         busy = self._analysis.busy() if self._analysis is not None else 0
-        apply_torch_threads(max(1, self.cores.free - busy))
+        return max(1, self.cores.free - busy)
 
     def _ensure_model(self) -> None:
         if self.model is not None:
@@ -264,7 +264,7 @@ class IndexJob:
         prepare = Preparer(self.model, cache, claims, readers, analysis, self.report, self.options.analyse,
                            self.options.max_windows)
         writer = self.writer = BatchWriter(self.catalog, self.model, cache, claims, self.report, self.progress,
-                                           self.options.batch_size, self._zero_shot, self._share_cores,
+                                           self.options.batch_size, self._zero_shot, self._inference_cores,
                                            self.options.max_windows)
         pool = resources.enter_context(ThreadPoolExecutor(self.workers, thread_name_prefix="traum-prepare"))
         queue = deque(tasks)

@@ -49,7 +49,7 @@ class BatchWriter:
     def __init__(self, catalog: Catalog, model: EmbeddingModel | None, cache: EmbeddingCache | None,
                  claims: Claims, report: IndexReport, progress: Progress, batch_size: int | None,
                  zero_shot: ZeroShotCategories | None = None,
-                 before_inference: Callable[[], None] | None = None,
+                 inference_cores: Callable[[], int | None] | None = None,
                  max_windows: int | None = DEFAULT_MAX_WINDOWS) -> None:
         self.catalog = catalog
         self.model = model
@@ -60,16 +60,23 @@ class BatchWriter:
         #: Windows per inference batch: the caller's choice, else the device's default, shrunk on OOM.
         self._batch: int | None = batch_size
         self._zero_shot = zero_shot
-        self._before_inference = before_inference
+        self._inference_cores = inference_cores
         #: The run's window budget: part of the embedding cache key.
         self.max_windows = max_windows
         #: Embedded, waiting for analysis: (item, its vectors).
         self._embedded: list[tuple[Prepared, Vectors | None]] = []
 
     def full(self, batch: Batch) -> bool:
-        if self.model is not None and batch.windows >= self._batch_size():
+        if self.model is not None and batch.windows >= self._batch_size() * self._lanes():
             return True
         return len(batch) >= MAX_BATCH_FILES or (bool(batch) and time.monotonic() - batch.started > FLUSH_SECONDS)
+
+    def _lanes(self) -> int:
+        """Batches the model runs side by side now: a flush waits for enough windows to fill them."""
+        from traum.embedding.batching import lanes_for
+
+        cores = self._inference_cores() if self._inference_cores is not None else None
+        return lanes_for(cores)[0] if cores else 1
 
     def _batch_size(self) -> int:
         if not self._batch:
@@ -185,7 +192,7 @@ class BatchWriter:
         if features:
             with self.report.timed("infer"):
                 vectors, self._batch = embed_in_batches(model, features, self._batch_size(),
-                                                        before_batch=self._before_inference)
+                                                        inference_cores=self._inference_cores)
             self.report.windows_embedded += len(features)
         start = 0
         for item in todo:
