@@ -139,3 +139,39 @@ def test_duplicates(tiny_model, tmp_path):
     # One content per near group member: the quieter copy and the kick (shown under one of its paths).
     [near] = groups["near"]
     assert len(near) == 2 and str(quieter) in near and set(near) - {str(quieter)} <= {str(kick), str(copy)}
+
+
+def test_a_file_from_outside_is_pooled_with_the_catalogs_window_budget(tiny_model, tmp_path):
+    """A long query file gets the windows its indexed copy got (3 by default, not one per 10 s): it costs
+    what indexing it would, and its vector is its indexed copy's."""
+    import numpy as np
+
+    from traum.embedding import load_model
+
+    class Counting:
+        """The real model, counting the windows it embeds."""
+
+        def __init__(self, model) -> None:
+            self.model, self.windows = model, 0
+
+        def __getattr__(self, name):
+            return getattr(self.model, name)
+
+        def embed_windows(self, features):
+            self.windows += len(features)
+            return self.model.embed_windows(features)
+
+    (tmp_path / "lib").mkdir()
+    shutil.copy(EXAMPLES / "Kevin_MacLeod_-_Vibe_Ace.ogg", tmp_path / "lib" / "vibe.ogg")  # 61 s: 7 windows
+    with Catalog(tmp_path / "c.db") as cat:
+        run_index([tmp_path / "lib"], cat, IndexOptions(model=str(tiny_model), cache=False, analyse=False))
+        audio, rate = sf.read(str(EXAMPLES / "Kevin_MacLeod_-_Vibe_Ace.ogg"), dtype="float32")
+        same_sound = tmp_path / "vibe as wav.wav"  # other bytes, other hash: not left out as a duplicate
+        sf.write(same_sound, audio, rate, subtype="FLOAT")
+        model = Counting(load_model(str(tiny_model)))
+        engine = SearchEngine(cat, model)
+        assert engine.similar(str(same_sound), k=1).hits[0].path.endswith("vibe.ogg")
+        query, _ = engine._embed_outside(str(same_sound))
+        stored = cat.vectors([cat.stem_by_path(str(tmp_path / "lib" / "vibe.ogg"))])
+    assert model.windows == 2 * 3  # two queries, three windows each
+    np.testing.assert_allclose(query, next(iter(stored.values()))[0], atol=1e-5)

@@ -388,8 +388,21 @@ class SearchEngine:
         if self.model is None:
             raise ModelUnavailable(f"{path} is not in the catalog, and embedding it needs the model: "
                                    f"{self.notice or 'no model available'}")
-        pooled, _windows = embed_file(self.model, path)
+        pooled, _windows = embed_file(self.model, path, max_windows=self._catalog_window_budget())
         return pooled, {content_hash(path)}
+
+    def _catalog_window_budget(self) -> int | None:
+        """The window budget the catalog's stems were embedded with (its last run's), so a file from
+        outside is pooled as it would be once indexed: a 10-minute query stem costs 3 windows, not 60,
+        and scores against its own indexed copy as 1.0."""
+        from traum.embedding.windows import parse_max_windows
+        from traum.settings import get
+
+        label = (self.catalog.get_meta("last_run") or {}).get("windows_per_file") or get("windows")
+        try:
+            return parse_max_windows(label)
+        except ValueError:
+            return parse_max_windows(None)
 
     # -- duplicates -------------------------------------------------------------------------------------
 
