@@ -6,6 +6,7 @@ These functions read that evidence; the acoustic analysis weighs it against the 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -171,7 +172,10 @@ def phrase_category(first: str, second: str) -> str | None:
     return _PHRASES.get((first, second))
 
 
+@functools.lru_cache(maxsize=65536)
 def category_of_word(token: str) -> str | None:
+    # Cached: ranking asks it of every word of every candidate's path (~4k calls a search), and the
+    # substring scan over the long words is most of its cost.
     if token in _WORD_TO_CATEGORY:
         return _WORD_TO_CATEGORY[token]
     if len(token) >= 5:

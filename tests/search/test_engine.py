@@ -115,6 +115,11 @@ def test_vector_index_follows_the_catalog_incrementally(tiny_model, tmp_path):
         run_index([library], catalog, options)
         now = set(SearchEngine(catalog, None, index_dir=saved).vector_index()._rows)
         assert now == catalog.embedded_ids() == (first - {gone_id}) | {catalog.stem_by_path(str(added))}
+        # Nothing changed since: the next process takes the saved index as it is, without writing it again.
+        written = {f.name: f.stat().st_mtime_ns for f in saved.iterdir()}
+        again = SearchEngine(catalog, None, index_dir=saved)
+        assert set(again.vector_index()._rows) == now and again.similar(str(added), k=2).hits
+        assert {f.name: f.stat().st_mtime_ns for f in saved.iterdir()} == written
 
 
 def test_duplicates(tiny_model, tmp_path):
