@@ -292,7 +292,7 @@ class IndexJob:
 
         with self.catalog.transaction():
             self.catalog.set_meta("last_run", self.report.to_dict())
-            record_run(self.catalog, self.report.to_dict())
+            record_run(self.catalog, self.report.to_dict(), executor=self.options.executor)
             if self.model is not None:
                 self.catalog.set_meta("model", {"name": self.model.name, "id": self.model.model_id})
 
