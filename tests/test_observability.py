@@ -153,7 +153,7 @@ def test_console_lines_verbosity_and_json_logs(tmp_path):
     assert default.code == 0 and default.stderr == ""  # nothing worth a line
     verbose = run_traum("-v", "--log-json", "index", tmp_path / "empty_dir_does_not_exist", "--db",
                         tmp_path / "y.db")
-    assert verbose.code == 1
+    assert verbose.code == 2
     log_file = tmp_path / "logs" / "traum.log"
     lines = [json.loads(line) for line in log_file.read_text().splitlines() if line.startswith("{")]
     assert any(r["level"] == "info" and "does not exist" in r["message"]

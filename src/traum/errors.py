@@ -80,3 +80,10 @@ class NotFound(TraumError):
 
     exit_code = 1
     status = 404
+
+
+class InputNotFound(NotFound):
+    """A file or folder named on the command line that does not exist, or a folder where a file is wanted:
+    a usage error (exit 2), as grep's for a missing input; over HTTP a 404 like any :class:`NotFound`."""
+
+    exit_code = 2

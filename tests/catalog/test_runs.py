@@ -93,5 +93,7 @@ def test_an_interrupted_run_is_recorded_and_a_rerun_finishes_the_rest(library, t
 def test_a_run_refused_before_any_work_is_no_run(tmp_path):
     db = tmp_path / "c.db"
     refused = traum("index", tmp_path / "no-such-folder", "--db", db, "--no-analyse")
-    assert refused.returncode == 1 and "does not exist" in refused.stderr
+    assert refused.returncode == 2 and "does not exist" in refused.stderr and not db.exists()
+    refused = traum("index", tmp_path, "--model", tmp_path / "no-such-model", "--db", db, "--no-analyse")
+    assert refused.returncode == 2 and "does not exist" in refused.stderr
     assert runs(db) == []

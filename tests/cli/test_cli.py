@@ -64,10 +64,10 @@ def test_analyze_reports_a_missing_file_and_goes_on(tmp_path):
     result = run_traum("analyze", tmp_path / "gone.wav", DIRT / "bd/BT0A0A7.wav", "--json")
     gone, kick = json.loads(result.stdout)
     assert gone["error"] == "no such file or directory" and kick["category"] == "kick"
-    assert result.code == 1
+    assert result.code == 2  # as grep: a missing input is a usage error, the others are still analysed
     table = run_traum("analyze", tmp_path / "gone.wav", tmp_path, DIRT / "bd/BT0A0A7.wav")
     assert "gone.wav: no such file or directory" in table.stderr and "is a folder" in table.stderr
-    assert "BT0A0A7.wav" in table.stdout and table.code == 1
+    assert "BT0A0A7.wav" in table.stdout and table.code == 2
     assert traum("analyze", DIRT / "bd/BT0A0A7.wav").code == 0
 
 
@@ -79,6 +79,18 @@ def test_index_exit_code_says_whether_some_file_failed(tmp_path, tiny_model):
     result = run_traum("index", library, "--db", tmp_path / "a.db", "--model", tiny_model)
     assert result.code == 1 and "failed" in result.stderr and "broken.wav" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_folder_that_does_not_exist_is_a_usage_error_before_any_work(tmp_path):
+    typo = run_traum("index", tmp_path / "Sampels", "--db", tmp_path / "new.db")
+    assert typo.code == 2 and typo.stderr == f"error: {tmp_path / 'Sampels'} does not exist\n"
+    assert not (tmp_path / "new.db").exists()  # no catalog left behind by a typo
+    from traum import api
+    from traum.errors import InputNotFound, NotFound
+
+    with pytest.raises(InputNotFound) as refused:  # the API says the same, a NotFound (404 over HTTP)
+        api.index([tmp_path / "Sampels"], db=tmp_path / "api.db", analyse=False)
+    assert isinstance(refused.value, NotFound) and refused.value.exit_code == 2
 
 
 def test_status_counts(indexed):
@@ -139,11 +151,16 @@ def small_db(tmp_path_factory):
 
 
 @pytest.mark.parametrize("args, message, code", [
-    (["index", "/no/such/folder"], "does not exist", 1),
+    (["index", "/no/such/folder"], "/no/such/folder does not exist", 2),
+    (["index", "/no/such/folder", "/no/such/file.wav"], "/no/such/folder does not exist (and 1 more)", 2),
+    (["analyze", "/no/such.wav"], "/no/such.wav: no such file or directory", 2),
+    (["analyze", "."], "is a folder", 2),
+    (["embed", ".", "--model", "laion/larger_clap_general"], ". is a folder", 2),
+    (["export", "--out", ".", "--db", "{db}"], "--out . is a folder", 2),
     (["search", "kick", "--db", "/no/such/catalog.db"], "no catalog", 1),
-    (["embed", "/no/such.wav", "--model", "laion/larger_clap_general"], "is not a file", 1),
+    (["embed", "/no/such.wav", "--model", "laion/larger_clap_general"], "/no/such.wav does not exist", 2),
     (["embed", str(DIRT / "808/TR808.TXT"), "--model", "{tiny}"], "not audio", 1),
-    (["export", "--format", "xml", "--out", "x.xml", "--db", "{db}"], "unknown export format", 1),
+    (["export", "--format", "xml", "--out", "x.xml", "--db", "{db}"], "unknown export format", 2),
     (["index", ".", "--model", "/no/such/model/dir"], "does not exist", 2),
     (["index", ".", "--precision", "fp8"], "unknown precision 'fp8'", 2),
     (["index", ".", "--device", "gpu"], "unknown device 'gpu'", 2),
@@ -152,7 +169,8 @@ def small_db(tmp_path_factory):
     (["search", "kick", "--quality", "great", "--db", "{db}"], "Invalid value for '--quality'", 2),
     (["index", ".", "--bogus"], "No such option: --bogus", 2),
     (["search"], "Missing argument", 2),
-    (["similar", "/no/such.wav", "--db", "{db}"], "neither a catalogued sample", 1),
+    (["similar", "/no/such.wav", "--db", "{db}"], "neither a catalogued sample", 2),
+    (["similar", "f00dfeed", "--db", "{db}"], "neither a catalogued sample", 2),
 ])
 def test_bad_input_gets_one_clear_line_and_its_exit_code(args, message, code, tiny_model, small_db, tmp_path):
     import torch

@@ -47,7 +47,7 @@ def test_analyze_prints_names_as_they_are(odd_library):
     assert "kick [loud].wav" in result.stdout and "bad].wav" in result.stdout and "evil.wav" in result.stdout
     assert _no_control(result.stdout + result.stderr)
     missing = run_traum("analyze", odd_library / "gone [x].wav", odd_library / "kick [loud].wav")
-    assert missing.code == 1 and "gone [x].wav: no such file or directory" in missing.stderr
+    assert missing.code == 2 and "gone [x].wav: no such file or directory" in missing.stderr
 
 
 def test_a_name_that_is_not_utf8_prints(tmp_path):

@@ -15,6 +15,7 @@ import pytest
 
 from tests.helpers import EXAMPLES, catalog_snapshot, copy_library, cosine
 from traum.catalog import Catalog
+from traum.catalog.runs import last_runs
 from traum.catalog.store import FACT_COLUMNS
 from traum.pipeline import IndexOptions, run_index
 
@@ -63,6 +64,11 @@ def assert_same_catalog(expected, actual):
     assert facts(expected) == facts(actual)
 
 
+def executors(db):
+    with Catalog(db) as catalog:
+        return [run["executor"] for run in last_runs(catalog)]
+
+
 def facts(db):
     with sqlite3.connect(db) as conn:
         return {r[0]: r[1:] for r in conn.execute(f"SELECT id, {', '.join(FACT_COLUMNS)} FROM stems")}
@@ -103,6 +109,7 @@ def test_ray_builds_the_local_catalog_even_when_a_worker_dies(ray_cluster, share
     assert progress.killed, "the embedding actor was never seen"
     assert (report.indexed, report.linked, report.skipped, report.failed) == (N_AUDIO, 1, 2, 1)
     assert_same_catalog(local_catalog, db)
+    assert executors(db) == ["ray"] and executors(local_catalog) == ["local"]  # as `traum status --runs` says
     again = index(shared_library, db, tiny_model, executor="ray")
     assert again.unchanged == again.files_seen and again.indexed == again.linked == 0
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from traum.catalog.paths import display
 from traum.catalog.store import Catalog
-from traum.errors import TraumError
+from traum.errors import ConfigError, TraumError
 
 FORMATS = ("pkl", "npy", "parquet")
 _SUFFIXES = {".pkl": "pkl", ".pickle": "pkl", ".npy": "npy", ".parquet": "parquet"}
@@ -40,12 +40,12 @@ def resolve_format(out: Path, format: str | None) -> str:
 
             if chosen in exporters():
                 return chosen
-            raise TraumError(f"unknown export format {format!r}; choose one of {', '.join(exporters())}")
+            raise ConfigError(f"unknown export format {format!r}; choose one of {', '.join(exporters())}")
         return chosen
     by_suffix = _SUFFIXES.get(out.suffix.lower())
     if by_suffix is None:
-        raise TraumError(f"cannot tell the export format from {out.name!r}; pass --format "
-                         f"({', '.join(FORMATS)}) or name the file .pkl, .npy or .parquet")
+        raise ConfigError(f"cannot tell the export format from {out.name!r}; pass --format "
+                          f"({', '.join(FORMATS)}) or name the file .pkl, .npy or .parquet")
     return by_suffix
 
 
@@ -85,7 +85,7 @@ def _refuse_catalog_file(catalog: Catalog, out: Path) -> None:
         same = out.absolute() == candidate.absolute() or (
             out.exists() and candidate.exists() and os.path.samefile(out, candidate))
         if same:
-            raise TraumError(f"--out {out} is the catalog's own file; choose another file name")
+            raise ConfigError(f"--out {out} is the catalog's own file; choose another file name")
 
 
 def _atomic_write(target: Path, write: Callable[[IO[bytes]], object]) -> None:

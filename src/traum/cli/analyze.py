@@ -18,12 +18,15 @@ def analyze(
 ) -> None:
     """Tempo, key, root note, loudness, quality and category of audio files."""
     from traum import api
+    from traum.cli.inputs import bad_inputs
 
+    # As grep: a missing input is a usage error (exit 2), yet the files that are there are still analysed.
+    code = 2 if bad_inputs(files, files_only=True) else 1
     results = api.analyze(files, workers=workers)
     if json:
         print_json(results)
         if any("error" in r for r in results):
-            raise typer.Exit(1)
+            raise typer.Exit(code)
         return
     from rich.table import Table
 
@@ -44,4 +47,4 @@ def analyze(
     if table.row_count:
         out.print(table)
     if any("error" in r for r in results):
-        raise typer.Exit(1)
+        raise typer.Exit(code)

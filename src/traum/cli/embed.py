@@ -27,13 +27,14 @@ def embed(
     import numpy as np
 
     from traum import api
+    from traum.cli.inputs import require_inputs
 
     if bool(files) == bool(text):
         raise typer.BadParameter("give audio files or --text, not both (and not neither)")
     if text:
         records = [{"text": t, "embedding": v} for t, v in zip(text, api.embed_text(text, model=model), strict=True)]
     else:
-        _check_files(files or [])
+        require_inputs(files or [], files_only=True)
         api.window_budget(windows)
         records = api.embed(files or [], model=model, windows=windows)
     if output:
@@ -46,11 +47,3 @@ def embed(
             vec = record["embedding"]
             head = " ".join(f"{x:+.4f}" for x in vec[:6])
             out.print(f"{safe(record.get('path') or record.get('text'))}  \\[{len(vec)}-d] {head} …", highlight=False)
-
-
-def _check_files(files: list[Path]) -> None:
-    from traum.errors import NotFound
-
-    for f in files:
-        if not f.is_file():
-            raise NotFound(f"{f} is not a file", path=str(f), reason="not a file")

@@ -20,6 +20,9 @@ def export(
 ) -> None:
     """Export embeddings for use elsewhere."""
     from traum import api
+    from traum.errors import ConfigError
 
+    if output.is_dir():
+        raise ConfigError(f"--out {output} is a folder; name the file to write, e.g. {output / 'embeddings.npy'}")
     n = api.export(output, format=format, db=db)
     err.print(f"wrote {n} embeddings to {safe(output)}", highlight=False)

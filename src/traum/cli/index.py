@@ -41,8 +41,10 @@ def index(
 ) -> None:
     """Catalog and embed every audio file under PATHS. Safe to interrupt and rerun."""
     from traum import api
+    from traum.cli.inputs import require_inputs
     from traum.cli.progress import BarProgress
 
+    require_inputs(paths, files_only=False)  # before the catalog is opened: a typo leaves no catalog behind
     api.check_hardware(device, precision)  # before the bar starts drawing: an error is then one line
     api.window_budget(windows)
     stop_metrics = _serve_metrics(metrics_port) if metrics_port else None

@@ -10,24 +10,42 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
 
-import typer
-from typer.core import TyperGroup
+INTERRUPTED = "interrupted; everything committed so far is kept — run the same command again to continue"
 
-from traum.cli.analyze import analyze
-from traum.cli.catalog import catalog
-from traum.cli.collection import collection
-from traum.cli.duplicates import duplicates
-from traum.cli.embed import embed
-from traum.cli.export import export
-from traum.cli.index import index
-from traum.cli.kit import kit
-from traum.cli.model import model_app
-from traum.cli.plugins import plugins
-from traum.cli.search import search, similar
-from traum.cli.serve import serve
-from traum.cli.status import status
+
+def _interrupted() -> NoReturn:
+    """One line and exit 130, however deep the Ctrl+C landed."""
+    sys.stderr.write(f"error: {INTERRUPTED}\n")
+    # CPython (3.11) marks a KeyboardInterrupt that leaves code run by exec() of a string — dataclasses and
+    # namedtuple build their methods so, torch's import makes hundreds — as unhandled even when it is caught
+    # later, and then ends the interpreter by SIGINT after this line (exit -2). An exec() that finishes clears
+    # the mark.
+    exec("")
+    sys.exit(130)
+
+
+try:  # Ctrl+C while Python loads the CLI (typer, rich: up to seconds on a busy machine) is one line too
+    import typer
+    from typer.core import TyperGroup
+
+    from traum.cli.analyze import analyze
+    from traum.cli.catalog import catalog
+    from traum.cli.collection import collection
+    from traum.cli.duplicates import duplicates
+    from traum.cli.embed import embed
+    from traum.cli.export import export
+    from traum.cli.index import index
+    from traum.cli.kit import kit
+    from traum.cli.model import model_app
+    from traum.cli.plugins import plugins
+    from traum.cli.search import search, similar
+    from traum.cli.serve import serve
+    from traum.cli.status import status
+except KeyboardInterrupt:
+    _interrupted()
 
 #: The options of ``traum`` itself, which a producer also types after the command (``traum index … -v``).
 LOGGING_FLAGS = frozenset({"-v", "-vv", "-vvv", "--verbose", "-q", "--quiet", "--log-json"})
@@ -78,6 +96,34 @@ log = logging.getLogger("traum")
 
 def main(argv: list[str] | None = None) -> None:
     """Run ``traum`` with ``argv`` (default: the command line); always ends in ``SystemExit``."""
+    from traum.errors import TraumError
+
+    try:
+        log_file = _start()
+    except KeyboardInterrupt:
+        _interrupted()
+    try:
+        _plugin_commands()
+        code = app(args=argv, prog_name="traum", standalone_mode=False)
+        if code == 130:  # Typer turns Ctrl+C into a silent Exit(130) when not standalone
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        _interrupted()
+    except Exception as err:
+        if type(err).__name__ == "Abort" or _caused_by_interrupt(err):
+            _interrupted()
+        if isinstance(err, TraumError):
+            log.info("error: %s", err)
+            _fail(_one_line(str(err)), err.exit_code)
+        if _is_usage_error(err):
+            _usage(err)
+        log.exception("unexpected error", extra={"console": False})
+        _fail(f"unexpected {type(err).__name__}: {err} (details in {log_file})", 1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _start() -> Path | None:
+    """Settings checked and logging set up; returns the log file's path."""
     from traum import settings
     from traum.errors import TraumError
     from traum.logs import setup_logging
@@ -86,25 +132,20 @@ def main(argv: list[str] | None = None) -> None:
         settings.validate()
     except TraumError as err:
         _fail(str(err), err.exit_code)
-    log_file = setup_logging()
-    try:
-        _plugin_commands()
-        code = app(args=argv, prog_name="traum", standalone_mode=False)
-        if code == 130:  # Typer turns Ctrl+C into a silent Exit(130) when not standalone
-            raise KeyboardInterrupt
-    except KeyboardInterrupt:
-        _fail("interrupted; everything committed so far is kept — run the same command again to continue", 130)
-    except Exception as err:
-        if isinstance(err, TraumError):
-            log.info("error: %s", err)
-            _fail(_one_line(str(err)), err.exit_code)
-        if _is_usage_error(err):
-            _usage(err)
-        if type(err).__name__ == "Abort":
-            _fail("interrupted; everything committed so far is kept — run the same command again to continue", 130)
-        log.exception("unexpected error", extra={"console": False})
-        _fail(f"unexpected {type(err).__name__}: {err} (details in {log_file})", 1)
-    sys.exit(code if isinstance(code, int) else 0)
+    return setup_logging()
+
+
+def _caused_by_interrupt(err: BaseException) -> bool:
+    """A Ctrl+C inside an import that a library turned into its own error (transformers' lazy modules
+    report "could not import module …")."""
+    seen: set[int] = set()
+    cause: BaseException | None = err
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _plugin_commands() -> None:
@@ -136,7 +177,7 @@ def _one_line(message: str) -> str:
     return " ".join(display(message).splitlines()) or "failed"
 
 
-def _fail(message: str, code: int) -> None:
+def _fail(message: str, code: int) -> NoReturn:
     sys.stderr.write(f"error: {message}\n")
     sys.exit(code)
 

@@ -26,7 +26,7 @@ from traum.catalog import Catalog
 from traum.catalog.store import PathOutcome
 from traum.embedding.base import EmbeddingModel
 from traum.embedding.windows import DEFAULT_MAX_WINDOWS, WINDOW_SECONDS, policy_label
-from traum.errors import ConfigError, ModelUnavailable, NotFound
+from traum.errors import ConfigError, InputNotFound, ModelUnavailable
 from traum.pipeline.cores import CoreBudget, LoadProbe, apply_torch_threads, passive_threads, plan_cores
 from traum.pipeline.dedupe import Claims, Waiting
 from traum.pipeline.plan import MAX_RUN_RETRIES, Task, discover_files, plan_tasks, reembed_tasks
@@ -145,7 +145,7 @@ class IndexJob:
             check_model_name(self.options.model)
         for root in roots:
             if not os.path.exists(root):
-                raise NotFound(f"{root} does not exist")
+                raise InputNotFound(f"{root} does not exist", path=root, reason="does not exist")
         with self.report.timed("discover"), self.report.startup("discover"):
             found = discover_files(roots, self.report)
         with self.report.startup("plan"):
@@ -292,7 +292,7 @@ class IndexJob:
 
         with self.catalog.transaction():
             self.catalog.set_meta("last_run", self.report.to_dict())
-            record_run(self.catalog, self.report.to_dict())
+            record_run(self.catalog, self.report.to_dict(), executor=self.options.executor)
             if self.model is not None:
                 self.catalog.set_meta("model", {"name": self.model.name, "id": self.model.model_id})
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections import Counter
@@ -153,6 +155,36 @@ class IndexReport:
         data["elapsed"] = round(self.elapsed, 3)
         data["failures"] = self.failures[:100]
         return data
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Ctrl+C and SIGTERM wait until the block is done, then act as they would have: a batch's commit and
+    its count in the report are one step, so an interrupted run's report counts what the catalog holds.
+    Only on the main thread (the only one Python delivers signals to), and only around short work."""
+    wanted = (signal.SIGINT, signal.SIGTERM)
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[int, object] = {sig: signal.getsignal(sig) for sig in wanted}
+    caught: list[tuple[int, object]] = []
+    for sig in wanted:
+        signal.signal(sig, lambda signum, frame: caught.append((signum, frame)))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            # None: a handler not set from Python, which cannot be put back; the default is the closest.
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)  # type: ignore[arg-type]
+        if caught:
+            _deliver(previous[caught[0][0]], *caught[0])
+
+
+def _deliver(handler: object, signum: int, frame: object) -> None:
+    if callable(handler):
+        handler(signum, frame)  # Python's own for SIGINT raises KeyboardInterrupt
+    elif handler in (signal.SIG_DFL, None):
+        os.kill(os.getpid(), signum)  # the default action, e.g. ending the process on SIGTERM
 
 
 def peak_rss_mb() -> float:

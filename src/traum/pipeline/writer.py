@@ -20,7 +20,7 @@ from traum.embedding.windows import DEFAULT_MAX_WINDOWS
 from traum.errors import CatalogError
 from traum.pipeline.dedupe import Claims, Waiting, same_failure
 from traum.pipeline.prepare import Prepared, cache_key, collect_facts
-from traum.pipeline.report import IndexReport, Progress
+from traum.pipeline.report import IndexReport, Progress, interrupts_held
 
 if TYPE_CHECKING:
     from traum.embedding.cache import EmbeddingCache, Vectors
@@ -98,8 +98,7 @@ class BatchWriter:
         if result.status == "failed" and result.file_hash:
             for waiter in self.claims.drop(result.file_hash):
                 self.accept(same_failure(result, waiter), batch)
-        self._count(result)
-        batch.outcomes.append(result)
+        batch.outcomes.append(result)  # counted once committed (flush)
 
     def _count(self, outcome: PathOutcome, *, linked: bool = True) -> None:
         if outcome.status == "skipped":
@@ -134,18 +133,21 @@ class BatchWriter:
         for item, _ in ready:
             outcomes.append(item.outcome)
             outcomes.extend(self.claims.parked(item.stem_id))
-        with self.report.timed("write"):
+        # A Ctrl+C after the commit waits until its files are counted: the report says what the catalog holds.
+        with interrupts_held(), self.report.timed("write"):
             try:
                 self.catalog.write_batch((item.stem for item, _ in ready if item.stem), outcomes, embeddings)
             except sqlite3.OperationalError as err:
                 # One transaction per batch: nothing of it is recorded, everything before it is kept.
                 raise CatalogError(f"cannot write the catalog {self.catalog.path}: {err}. Everything committed "
                                    "so far is kept; fix the cause and run the same command again") from err
-        for item, _ in ready:
-            for waiter in self.claims.finish(item.stem_id):
-                self._count(waiter)
-        for item, _ in ready:
-            self._count(item.outcome, linked=False)
+            for outcome in batch.outcomes:
+                self._count(outcome)
+            for item, _ in ready:
+                for waiter in self.claims.finish(item.stem_id):
+                    self._count(waiter)
+            for item, _ in ready:
+                self._count(item.outcome, linked=False)
         return Batch()
 
     @property

@@ -352,7 +352,7 @@ class SearchEngine:
     def similar(self, target: str, *, k: int = 10, filters: StemFilter | None = None) -> SearchResult:
         """Nearest sounds to a catalogued stem (id, id prefix or path) or to any audio file, optionally
         only among stems matching ``filters`` (similar and of the same key, tempo, category…)."""
-        from traum.errors import NotFound
+        from traum.errors import InputNotFound, NotFound
 
         stem_id = self._resolve(target)
         self.vector_index()
@@ -366,7 +366,8 @@ class SearchEngine:
             query, exclude = self._embed_outside(target)
             space = self.model.model_id if self.model is not None else ""
         else:
-            raise NotFound(f"{target} is neither a catalogued sample (id or path) nor an audio file")
+            raise InputNotFound(f"{target} is neither a catalogued sample (id or path) nor an audio file",
+                                path=target, reason="unknown")
         allowed = self._stems_of_model(space)
         if filters is not None and not filters.empty:
             matching = set(self.catalog.select_ids(filters))
