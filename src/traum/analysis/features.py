@@ -13,8 +13,8 @@ __all__ = ["HOP", "RATE", "harmonic", "spectral", "temporal"]
 HARMONIC_SECONDS = 12
 #: C3: kick and 808 fundamentals (30–100 Hz) and their glide sit below it; music's body above.
 UPPER_HZ = 130.81
-#: Top of the band whose pitches ``upper_steadiness`` follows: overtones of bass notes and chords
-#: (hats and snare noise above it are percussive anyway).
+#: Top of the band ``upper_share`` and ``upper_steadiness`` read: overtones of bass notes and chords
+#: (above it, hat and snare noise, which HPSS calls harmonic when it holds from hit to hit).
 STEADY_TOP_HZ = 2000.0
 
 
@@ -73,7 +73,7 @@ def harmonic(source: Spectrum | np.ndarray, rate: int = RATE) -> dict:
 
     An 808 or a saturated kick rings at a pitch, as "harmonic" to HPSS as a bass note; two measures
     above C3, where kick fundamentals never reach, tell such tails from music. ``upper_share``: the
-    harmonic part's share that lies above C3 (music puts its body there). ``upper_sustain``: the
+    harmonic part's share that lies between C3 and 2 kHz (music puts its body there). ``upper_sustain``: the
     harmonic energy above C3 that holds between hits (its 25th percentile over frames), against all
     energy above C3 — a chord or a bass's overtones hold; a kick's overtones die with each hit, and
     hats and snares are percussive. ``upper_steadiness``: how alike the harmonic spectrum above C3
@@ -93,13 +93,16 @@ def harmonic(source: Spectrum | np.ndarray, rate: int = RATE) -> dict:
     harmonic_energy, percussive_energy = harm.sum(), perc.sum()
     pitchedness = harmonic_energy / max(harmonic_energy + percussive_energy, 1e-12)
     upper = s.freqs >= UPPER_HZ
+    music_band = upper & (s.freqs < STEADY_TOP_HZ)
     upper_harmonic, upper_percussive = harm[upper].sum(axis=0), perc[upper].sum(axis=0)
-    upper_share = upper_harmonic.sum() / max(harmonic_energy, 1e-12)
+    # The share counts C3–2 kHz only: dense or long hats are "harmonic" to HPSS too (their noise
+    # holds from hit to hit), and above 2 kHz that noise outweighed a kick's overtones.
+    upper_share = harm[music_band].sum() / max(harmonic_energy, 1e-12)
     upper_sustain = np.percentile(upper_harmonic, 25) / max(float(np.mean(upper_harmonic + upper_percussive)), 1e-12)
     # Energy-weighted (norm=None): per-frame normalisation would give a decaying tail's noise as much
     # say as the note itself, and make a single 808 note look like a chord.
     mean = s.chroma(power).mean(axis=1)
-    steadiness = _steadiness(harm[upper & (s.freqs < STEADY_TOP_HZ)])
+    steadiness = _steadiness(harm[music_band])
     return {"pitchedness": _r(pitchedness, 3),
             "upper_share": _r(upper_share), "upper_sustain": _r(upper_sustain, 3),
             "upper_steadiness": _r(steadiness, 3),
