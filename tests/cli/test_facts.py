@@ -45,3 +45,55 @@ def test_a_fact_filter_gets_its_column_and_the_default_table_stays_compact(with_
     assert header[-2:] == ["brightness", "mood"]
     assert "0.421" in filtered and "dark, airy" in filtered and "BT0A0D0" not in filtered
     assert run_traum("search", "x", "--db", with_facts, "--names-only", "--fact", "brightness>=loud").code == 2
+
+
+MOODY = '''
+from traum.plugins import hookimpl
+
+@hookimpl
+def analyze_file(samples, path):
+    return {"peakiness": float(abs(samples).max()) * 0.9, "mood": ["dark", "airy"] if "hh" in path else ["round"]}
+'''
+
+
+@pytest.fixture(scope="module")
+def moody_plugin(tmp_path_factory):
+    """A plugin giving two facts, installed as pip would (a module and its dist-info's entry point)."""
+    site = tmp_path_factory.mktemp("plugin")
+    (site / "traum_moody.py").write_text(MOODY)
+    info = site / "traum_moody-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: traum-moody\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[traum]\nmoody = traum_moody\n")
+    return site
+
+
+def analyze_with(plugin_site, *args):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import traum
+
+    src = str(Path(traum.__file__).parents[1])  # this traum, also in the analysis processes
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin_site), src]), "COLUMNS": "250"}
+    return subprocess.run([sys.executable, "-m", "traum.cli.main", "analyze", *map(str, args)], capture_output=True,
+                          text=True, env=env, timeout=600)
+
+
+def test_analyze_shows_plugin_facts_in_the_table_and_json(moody_plugin):
+    from tests.helpers import DIRT
+
+    files = [DIRT / "hh/000_hh3closedhh.wav", DIRT / "bd/BT0A0D0.wav"]
+    as_json = analyze_with(moody_plugin, *files, "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    hat, kick = json.loads(as_json.stdout)
+    assert hat["facts"]["mood"] == ["dark", "airy"] and kick["facts"]["mood"] == ["round"]
+    assert 0 < kick["facts"]["peakiness"] < 1
+    table = analyze_with(moody_plugin, *files)
+    assert table.returncode == 0, table.stderr
+    header, hat_row, kick_row = table.stdout.splitlines()
+    assert header.split()[-2:] == ["mood", "peakiness"]
+    assert hat_row.split()[-3:] == ["dark,", "airy", f"{hat['facts']['peakiness']:.3g}"]
+    assert kick_row.split()[-2:] == ["round", f"{kick['facts']['peakiness']:.3g}"]

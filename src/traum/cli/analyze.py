@@ -30,9 +30,13 @@ def analyze(
         return
     from rich.table import Table
 
+    from traum.cli.search import fact_cell
+
+    # A column per fact the plugins gave (--json has them as "facts", as `traum search --json` does).
+    facts = sorted({name for r in results for name in r.get("facts", {})})
     table = Table(box=None, header_style="bold")
-    for name in ("file", "length", "bpm", "key", "note", "LUFS", "peak", "category", "quality"):
-        table.add_column(name, overflow="fold")
+    for name in ("file", "length", "bpm", "key", "note", "LUFS", "peak", "category", "quality", *facts):
+        table.add_column(safe(name), overflow="fold")
     for r in results:
         if "error" in r:
             failed(r["path"], r["error"])
@@ -43,7 +47,8 @@ def analyze(
                       f"{r['note']} {r['cents']:+.0f}¢" if r["note"] else "",
                       f"{r['loudness_lufs']:.1f}" if r["loudness_lufs"] is not None else "", f"{r['peak_dbfs']:.1f}",
                       f"{r['category']} ({r['category_confidence']:.2f})",
-                      "ok" if not r["quality_issues"] else safe(", ".join(r["quality_issues"])))
+                      "ok" if not r["quality_issues"] else safe(", ".join(r["quality_issues"])),
+                      *(fact_cell(r.get("facts", {}).get(name)) for name in facts))
     if table.row_count:
         out.print(table)
     if any("error" in r for r in results):

@@ -138,14 +138,15 @@ def show_hits(hits, *, explain: bool = False, facts: list[str] | None = None) ->
         row = [str(hit.rank), f"{hit.score:.3f}", safe(hit.path) + offset,
                f"{hit.duration:.2f} s" if hit.duration is not None else "",
                f"{x['bpm']:g}" if x.get("bpm") else "", safe(x.get("key") or ""), safe(x.get("category") or ""),
-               *(_fact_cell(x.get("facts", {}).get(name)) for name in facts)]
+               *(fact_cell(x.get("facts", {}).get(name)) for name in facts)]
         if explain:
             row.append(" ".join(f"{k[:3]}={v:.2f}" for k, v in x.get("components", {}).items()))
         table.add_row(*row)
     out.print(table)
 
 
-def _fact_cell(value: object) -> str:
+def fact_cell(value: object) -> str:
+    """A plugin fact in a table cell: numbers to 3 digits, lists as words."""
     if value is None:
         return ""
     if isinstance(value, float):
