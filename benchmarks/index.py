@@ -114,6 +114,7 @@ def rss_runs(sizes: list[int], model_kind: str, work: Path, env: dict[str, str],
             r = traum_index(model, str(lib), str(work / f"rss-{side}-{n}.db"), side_env, analyse=True)
             rows.append([n, side, r["peak_rss_mb"], r["files_per_second"], r["elapsed"],
                          r["report"]["wait_seconds"].get("decoders wait for the audio memory budget", "")])
+            log(f"[rss] {rows[-1]}")
     print(f"\n[rss] traum index with analysis, {model_kind} CLAP (random weights), mixed library; load average "
           + ", ".join(f"{x:.1f}" for x in os.getloadavg()) + "\n")
     print(table(rows, ["files", "side", "peak RSS MB (main)", "files/s", "elapsed s", "budget wait s"]))
