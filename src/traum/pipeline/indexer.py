@@ -31,7 +31,7 @@ from traum.pipeline.cores import CoreBudget, LoadProbe, apply_torch_threads, pas
 from traum.pipeline.dedupe import Claims, Waiting
 from traum.pipeline.plan import MAX_RUN_RETRIES, Task, discover_files, plan_tasks, reembed_tasks
 from traum.pipeline.prepare import AnalysisPool, AudioBudget, Prepared, Preparer, Readers, Source, decode_source
-from traum.pipeline.processes import analysis_worker, return_freed_audio_memory, start_worker_server, watch_parent
+from traum.pipeline.processes import analysis_worker, start_worker_server, watch_parent
 from traum.pipeline.report import IndexReport, NullProgress, Progress
 from traum.pipeline.writer import FLUSH_SECONDS, Batch, BatchWriter
 
@@ -262,7 +262,6 @@ class IndexJob:
                 resources.callback(cache.close)
         readers = Readers(self.catalog.path)
         resources.callback(readers.close)
-        return_freed_audio_memory()
         assert self.cores is not None
         analysis = self._analysis = AnalysisPool(max(1, self.cores.analysis_processes), analysis_worker)
         resources.callback(analysis.shutdown)

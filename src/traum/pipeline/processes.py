@@ -23,9 +23,6 @@ PRELOAD = ["traum.pipeline.worker_preload", "traum.pipeline.prepare"]
 
 #: How often a worker checks that the process it works for is still there.
 PARENT_POLL_SECONDS = 0.5
-#: Allocations from this size up get their own memory map, returned to the system when freed.
-MMAP_THRESHOLD_BYTES = 1 << 20
-_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number (malloc.h)
 
 
 def worker_context() -> BaseContext:
@@ -87,22 +84,3 @@ def watch_parent(parent_pid: int) -> None:
         os._exit(1)
 
     threading.Thread(target=poll, name="traum-parent-watch", daemon=True).start()
-
-
-def return_freed_audio_memory() -> None:
-    """glibc raises its mmap threshold (up to 32 MB) each time a mapped block is freed, so decoded audio
-    (1-32 MB arrays, freed by other threads than the ones that made them) then lands in the per-thread
-    arenas, whose freed holes stay resident: ~230 MB of a 1.1 GB peak on a library with 3-minute files.
-    A fixed 1 MB threshold keeps those arrays in their own maps, unmapped when freed; smaller blocks
-    (most of torch's) are unaffected. Not glibc, or ``MALLOC_MMAP_THRESHOLD_`` set by the user: no-op."""
-    import ctypes
-    import ctypes.util
-    import platform
-
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc" or "MALLOC_MMAP_THRESHOLD_" in os.environ:
-        return
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
-    except (OSError, AttributeError):  # a libc without mallopt: keep its defaults
-        pass
