@@ -82,12 +82,17 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def build_mixed_library(dest: Path, n: int, seed: int = 0) -> list[Path]:
+def build_mixed_library(dest: Path, n: int, seed: int = 0, compact: bool = False) -> list[Path]:
     """``n`` files shaped like a producer's library, not just copies of the corpus: ~60 % one-shots (corpus
     files under 3 s, gain-varied), ~30 % bar loops (1, 2 or 4 bars at 80-160 BPM, sequenced from corpus
     hits plus a synthesised bass or chord, 44.1 kHz stereo), ~10 % long files of 30 s to 3 min (corpus
-    recordings and loops concatenated, with a tone bed so no two are alike). Deterministic for a seed."""
+    recordings and loops concatenated, with a tone bed so no two are alike). Deterministic for a seed.
+    ``compact``: loops and long files as 16-bit FLAC (a 10,000-file library is ~30 GB as 24-bit WAV; the
+    decoded samples, and so the memory they take, are the same)."""
     import soundfile as sf
+
+    ext = ".flac" if compact else ".wav"
+    subtype = "PCM_16" if compact else "PCM_24"
 
     rng = np.random.default_rng(seed)
     corpus = audio_files()
@@ -98,11 +103,11 @@ def build_mixed_library(dest: Path, n: int, seed: int = 0) -> list[Path]:
     for i in range(n):
         roll = rng.random()
         if roll < 0.1:
-            target = dest / "long" / f"long_{i:05d}.wav"
-            make = lambda t=target: _long_file(t, longer, shots, rng)  # noqa: E731
+            target = dest / "long" / f"long_{i:05d}{ext}"
+            make = lambda t=target: _long_file(t, longer, shots, rng, subtype=subtype)  # noqa: E731
         elif roll < 0.4:
-            target = dest / "loops" / f"loop_{i:05d}.wav"
-            make = lambda t=target: _loop(t, shots, rng)  # noqa: E731
+            target = dest / "loops" / f"loop_{i:05d}{ext}"
+            make = lambda t=target: _loop(t, shots, rng, subtype=subtype)  # noqa: E731
         else:
             src = shots[int(rng.integers(len(shots)))]
             target = dest / "oneshots" / src.parent.name / f"{src.stem}_{i:05d}.wav"
@@ -123,7 +128,8 @@ def _mono(path: Path, rate: int = 44_100) -> np.ndarray:
     return soxr.resample(mono, sr, rate).astype(np.float32) if sr != rate else mono
 
 
-def _loop(target: Path, shots: list[Path], rng: np.random.Generator, rate: int = 44_100) -> None:
+def _loop(target: Path, shots: list[Path], rng: np.random.Generator, rate: int = 44_100,
+          subtype: str = "PCM_24") -> None:
     bpm = float(rng.uniform(80, 160))
     bars = int(rng.choice([1, 2, 4]))
     step = 60.0 / bpm / 4  # sixteenths
@@ -143,11 +149,11 @@ def _loop(target: Path, shots: list[Path], rng: np.random.Generator, rate: int =
         root = 55.0 * 2 ** (int(rng.integers(12)) / 12)
         mix += 0.2 * np.sin(2 * np.pi * root * t) * (0.5 + 0.5 * np.sign(np.sin(2 * np.pi * bpm / 60 * t)))
     mix /= max(1.0, float(np.abs(mix).max()) / 0.9)
-    _write_stereo(target, mix, rate)
+    _write_stereo(target, mix, rate, subtype)
 
 
 def _long_file(target: Path, longer: list[Path], shots: list[Path], rng: np.random.Generator,
-               rate: int = 44_100) -> None:
+               rate: int = 44_100, subtype: str = "PCM_24") -> None:
     seconds = float(rng.uniform(30, 180))
     parts, total = [], 0
     while total < seconds * rate:
@@ -158,10 +164,10 @@ def _long_file(target: Path, longer: list[Path], shots: list[Path], rng: np.rand
     t = np.arange(len(mix)) / rate
     mix = mix + 0.05 * np.sin(2 * np.pi * float(rng.uniform(60, 400)) * t).astype(np.float32)
     mix /= max(1.0, float(np.abs(mix).max()) / 0.9)
-    _write_stereo(target, mix.astype(np.float32), rate)
+    _write_stereo(target, mix.astype(np.float32), rate, subtype)
 
 
-def _write_stereo(target: Path, mono: np.ndarray, rate: int) -> None:
+def _write_stereo(target: Path, mono: np.ndarray, rate: int, subtype: str = "PCM_24") -> None:
     import soundfile as sf
 
-    sf.write(str(target), np.stack([mono, mono * 0.98], axis=1), rate, subtype="PCM_24")
+    sf.write(str(target), np.stack([mono, mono * 0.98], axis=1), rate, subtype=subtype)

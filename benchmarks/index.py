@@ -1,6 +1,7 @@
 """Indexing throughput: Traum's pipeline against the seed's naive loop, same files, same run.
 
     python benchmarks/index.py [--files 120] [--mixed] [--busy] [--sizes 10000] [--windows N|all]
+    python benchmarks/index.py --rss 256,1000 [--model full|tiny] [--before-src OLD/src] [--audio-mb MB]
 
 Model: the full-size CLAP architecture (``ClapConfig()``) with random weights (real weights cannot be
 downloaded here; speed depends on the architecture, not the weights).
@@ -37,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, build_library, build_mixed_library, full_size_model, log, table
+from common import CACHE, REPO, build_library, build_mixed_library, full_size_model, log, table
 
 #: ``--windows`` for Traum's sides (None: Traum's default budget).
 WINDOWS: str | None = None
@@ -80,6 +81,43 @@ def traum_index(model_dir: str, folder: str, db: str, env: dict[str, str], analy
     report = json.loads(out)
     return {"elapsed": wall, "cpu": cpu, "files_per_second": report["files_seen"] / wall, "report": report,
             "peak_rss_mb": report["peak_rss_mb"]}
+
+
+def rss_runs(sizes: list[int], model_kind: str, work: Path, env: dict[str, str], before_src: str | None,
+             audio_mb: str | None) -> None:
+    """``--rss``: ``traum index`` with analysis (the default) on mixed libraries of each size: peak RSS of
+    the main process and files/s, optionally side by side with another source tree (``--before-src``),
+    run alternately on the same library so both see the same machine."""
+    if model_kind == "tiny":
+        from traum.testing import build_random_clap
+
+        model = str(CACHE / "clap-tiny-random")
+        if not (Path(model) / "config.json").exists():
+            build_random_clap(model)
+    else:
+        model = str(full_size_model())
+    sides = {"after": env}
+    if before_src:
+        sides = {"before": {**env, "PYTHONPATH": os.pathsep.join([before_src, os.environ.get("PYTHONPATH", "")])},
+                 **sides}
+    if audio_mb:
+        sides["after"] = {**env, "TRAUM_INDEX_AUDIO_MB": audio_mb}
+    # As after a user's first run: the prompt vectors are cached, the text tower is not loaded.
+    build_library(work / "warm", 2)
+    traum_index(model, str(work / "warm"), str(work / "warm.db"), env, analyse=False)
+    rows = []
+    for n in sizes:
+        lib = work / f"mixed{n}"
+        build_mixed_library(lib, n, compact=n > 2000)
+        for side, side_env in sides.items():
+            log(f"[rss] {n} files, {side} …")
+            r = traum_index(model, str(lib), str(work / f"rss-{side}-{n}.db"), side_env, analyse=True)
+            rows.append([n, side, r["peak_rss_mb"], r["files_per_second"], r["elapsed"],
+                         r["report"]["wait_seconds"].get("decoders wait for the audio memory budget", "")])
+            log(f"[rss] {rows[-1]}")
+    print(f"\n[rss] traum index with analysis, {model_kind} CLAP (random weights), mixed library; load average "
+          + ", ".join(f"{x:.1f}" for x in os.getloadavg()) + "\n")
+    print(table(rows, ["files", "side", "peak RSS MB (main)", "files/s", "elapsed s", "budget wait s"]))
 
 
 def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
@@ -188,6 +226,13 @@ def main() -> None:
                         help="also index N files with --executor ray and locally, side by side (issue 13)")
     parser.add_argument("--windows", default=None, help="traum index --windows for Traum's sides (default: "
                         "Traum's own default budget; all: every window)")
+    parser.add_argument("--rss", default="", metavar="SIZES",
+                        help="only peak RSS and files/s of traum index with analysis at these library sizes "
+                        "(mixed libraries), e.g. 256,1000,10000")
+    parser.add_argument("--model", choices=("full", "tiny"), default="full", help="--rss: the CLAP size")
+    parser.add_argument("--before-src", default=None, help="--rss: also run this source tree (a src/ folder, "
+                        "e.g. from `git archive`), alternately with this one")
+    parser.add_argument("--audio-mb", default=None, help="--rss: TRAUM_INDEX_AUDIO_MB for this tree")
     parser.add_argument("--child", nargs="*")
     args = parser.parse_args()
     global WINDOWS
@@ -197,14 +242,17 @@ def main() -> None:
         return
     import soundfile as sf
 
-    model = str(full_size_model())
     work = Path(tempfile.mkdtemp(prefix="traum-bench-"))
+    env = {**os.environ, "TRAUM_CACHE_MAX_MB": "0", "TRAUM_CACHE_DIR": str(work / "cache"),
+           "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
+    if args.rss:
+        rss_runs([int(s) for s in args.rss.split(",")], args.model, work, env, args.before_src, args.audio_mb)
+        return
+    model = str(full_size_model())
     lib = work / "lib"
     files = [str(f) for f in (build_mixed_library(lib, args.files) if args.mixed else build_library(lib, args.files))]
     listing = work / "files.json"
     listing.write_text(json.dumps(files))
-    env = {**os.environ, "TRAUM_CACHE_MAX_MB": "0", "TRAUM_CACHE_DIR": str(work / "cache"),
-           "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
     seconds = sum(sf.info(f).duration for f in files)
     log(f"library: {len(files)} files, {seconds / 60:.1f} min of audio in {lib}; model {model}")
     # A user's first run computes the prompt vectors once; every later one reads them.

@@ -50,6 +50,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("token", "TRAUM_TOKEN", "str", None, "the web server's access token (as `traum serve --token`)"),
     Setting("windows", "TRAUM_WINDOWS", "windows", 3,
             "model windows embedded per file at most (spread over the file), or `all` for every window"),
+    Setting("index_audio_mb", "TRAUM_INDEX_AUDIO_MB", "int", 128,
+            "decoded audio `traum index` holds at once, in MB (files decoding or waiting for analysis)"),
     Setting("max_duration_s", "TRAUM_MAX_DURATION_S", "int", 10800,
             "longest audio accepted, in seconds; longer files are skipped"),
     Setting("text_cache_items", "TRAUM_TEXT_CACHE_ITEMS", "int", 100000,

@@ -30,7 +30,7 @@ from traum.errors import ConfigError, InputNotFound, ModelUnavailable
 from traum.pipeline.cores import CoreBudget, LoadProbe, apply_torch_threads, passive_threads, plan_cores
 from traum.pipeline.dedupe import Claims, Waiting
 from traum.pipeline.plan import MAX_RUN_RETRIES, Task, discover_files, plan_tasks, reembed_tasks
-from traum.pipeline.prepare import AnalysisPool, Prepared, Preparer, Readers, Source, decode_source
+from traum.pipeline.prepare import AnalysisPool, AudioBudget, Prepared, Preparer, Readers, Source, decode_source
 from traum.pipeline.processes import analysis_worker, start_worker_server, watch_parent
 from traum.pipeline.report import IndexReport, NullProgress, Progress
 from traum.pipeline.writer import FLUSH_SECONDS, Batch, BatchWriter
@@ -75,6 +75,9 @@ class IndexOptions:
     #: Model windows per file at most, spread over the whole file; None: every window (``--windows all``),
     #: for best-window search inside long stems. Stems sampled by a smaller budget are re-embedded.
     max_windows: int | None = DEFAULT_MAX_WINDOWS
+    #: Decoded audio held at once, in MB (files decoding or waiting for analysis); None: the
+    #: ``index_audio_mb`` setting (``TRAUM_INDEX_AUDIO_MB``).
+    audio_memory_mb: int | None = None
 
 
 def run_index(paths: Sequence[str | os.PathLike[str]], catalog: Catalog, options: IndexOptions | None = None,
@@ -103,6 +106,8 @@ class IndexJob:
         self.cores: CoreBudget | None = None
         self._zero_shot: ZeroShotCategories | None = None
         self._analysis: AnalysisPool | None = None
+        #: Decoded audio held at once (its ``peak`` shows the bound held).
+        self.audio_budget: AudioBudget | None = None
         #: For live metrics (traum.metrics.IndexCollector): files to process, start, the batch writer.
         self.planned = 0
         self.started = time.perf_counter()
@@ -261,8 +266,9 @@ class IndexJob:
         analysis = self._analysis = AnalysisPool(max(1, self.cores.analysis_processes), analysis_worker)
         resources.callback(analysis.shutdown)
         claims = Claims()
+        budget = self.audio_budget = AudioBudget(self._audio_memory_mb() << 20)
         prepare = Preparer(self.model, cache, claims, readers, analysis, self.report, self.options.analyse,
-                           self.options.max_windows)
+                           self.options.max_windows, budget)
         writer = self.writer = BatchWriter(self.catalog, self.model, cache, claims, self.report, self.progress,
                                            self.options.batch_size, self._zero_shot, self._inference_cores,
                                            self.options.max_windows)
@@ -286,6 +292,12 @@ class IndexJob:
             for future in inflight:
                 future.cancel()
             raise
+
+    def _audio_memory_mb(self) -> int:
+        from traum import settings
+
+        mb = self.options.audio_memory_mb
+        return int(settings.get("index_audio_mb")) if mb is None else mb
 
     def _save_run(self) -> None:
         from traum.catalog.runs import record_run

@@ -144,6 +144,57 @@ class AnalysisPool:
             pool.shutdown(cancel_futures=True)
 
 
+class AudioBudget:
+    """Bytes of decoded audio a run holds at once: files being decoded, and decoded files waiting for
+    (or in) their analysis.
+
+    A decoding thread reserves a file's cost, from its header, before decoding it, and waits while the
+    budget is spent; what the analysis still needs stays reserved until the analysis is done. So memory
+    is bounded by this setting, not by which files happen to be in flight: a handful of 3-minute files
+    queued behind a slow analysis held ~400 MB more than one-shots did. A file larger than the whole
+    budget is decoded alone."""
+
+    def __init__(self, limit_bytes: int) -> None:
+        self.limit = limit_bytes
+        self._held = 0
+        #: Most bytes held at once in this run (the tests' and the report's evidence that the bound held).
+        self.peak = 0
+        self._changed = threading.Condition()
+
+    @property
+    def held(self) -> int:
+        with self._changed:
+            return self._held
+
+    def reserve(self, nbytes: int) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._held == 0 or self._held + nbytes <= self.limit)
+            self._held += nbytes
+            self.peak = max(self.peak, self._held)
+
+    def release(self, nbytes: int) -> None:
+        if nbytes <= 0:
+            return
+        with self._changed:
+            self._held -= nbytes
+            self._changed.notify_all()
+
+
+def decode_cost(info: AudioInfo, model: EmbeddingModel | None) -> int:
+    """Peak bytes of decoding ``info``'s file (:func:`decode_source`): the native-rate mono samples plus
+    the larger of one interleaved read block (mixed down straight into them) and the model-rate copy the
+    windows are cut from. A streamed file costs its analysis head and a block."""
+    from traum.analysis import ANALYSIS_SECONDS
+    from traum.audio.decode import BLOCK_FRAMES
+
+    frames = info.frames
+    if info.duration > STREAM_SECONDS:
+        frames = min(frames, (ANALYSIS_SECONDS + 1) * info.sample_rate)
+    block = min(info.frames, BLOCK_FRAMES) * info.channels * 4
+    resampled = int(frames * model.sample_rate / info.sample_rate) * 4 if model is not None else 0
+    return frames * 4 + max(block, resampled)
+
+
 @dataclass
 class Preparer:
     model: EmbeddingModel | None
@@ -156,6 +207,8 @@ class Preparer:
     analyse: bool
     #: Model windows per file at most (None: every window; :mod:`traum.embedding.windows`).
     max_windows: int | None = DEFAULT_MAX_WINDOWS
+    #: Decoded audio held at once (None: unbounded).
+    budget: AudioBudget | None = None
 
     def __call__(self, task: Task) -> Prepared | Waiting | PathOutcome:
         started = time.perf_counter()
@@ -192,33 +245,59 @@ class Preparer:
         # Embedding cache and analysis are independent: a new stem is always analysed, even when its
         # vectors come from the cache (another catalog, a moved library); only inference is skipped.
         model = self.model if cached is None else None
+        held = 0
         try:
-            with self.report.timed("decode"):
-                source = with_retry(lambda: decode_source(f.path, model, self.max_windows), f.path)
-        except Exception as err:  # noqa: BLE001 - recorded, and shared with same-content files
-            failed = failure(err, {**base, "file_hash": digest})
-            self.claims.fail(digest, failed)
-            return failed
-        stem, facts = None, None
-        if known is False:
-            stem = _new_stem(digest, f, source.info, {})
-            facts = self._analyse(f.path, source)
+            try:
+                info = with_retry(lambda: probe(f.path), f.path)
+                held = self._reserve(decode_cost(info, model))
+                with self.report.timed("decode"):
+                    source = with_retry(lambda: decode_source(f.path, model, self.max_windows, info), f.path)
+            except Exception as err:  # noqa: BLE001 - recorded, and shared with same-content files
+                failed = failure(err, {**base, "file_hash": digest})
+                self.claims.fail(digest, failed)
+                return failed
+            stem, facts = None, None
+            if known is False:
+                stem = _new_stem(digest, f, source.info, {})
+                # Only the samples stay reserved while they wait for the analysis; the rest goes now.
+                keep = min(held, source.samples.nbytes) if self.analyse else 0
+                self._release(held - keep)
+                held = keep
+                facts = self._analyse(f.path, source, held)
+                held = 0 if facts is not None else held
+        finally:
+            self._release(held)
         offsets = [o for o, _ in cached[1]] if cached is not None else source.offsets
         elapsed = time.perf_counter() - started
         outcome = PathOutcome(status="indexed", file_hash=digest, processing_time=round(elapsed, 4), **base)
         return Prepared(outcome, stem, digest, offsets, source.features, cached, facts)
 
-    def _analyse(self, path: str, source: Source) -> Future[tuple[dict[str, Any], float]] | None:
+    def _reserve(self, nbytes: int) -> int:
+        if self.budget is None:
+            return 0
+        with self.report.timed_wait("decoders wait for the audio memory budget"):
+            self.budget.reserve(nbytes)
+        return nbytes
+
+    def _release(self, nbytes: int) -> None:
+        if self.budget is not None:
+            self.budget.release(nbytes)
+
+    def _analyse(self, path: str, source: Source, reserved: int) -> Future[tuple[dict[str, Any], float]] | None:
         """Queue the analysis in the process pool (librosa is GIL-bound) and return at once: the file's
         windows go on to the model while it runs. The input is the native-rate decode, exactly what
         ``traum analyze`` analyses (:func:`traum.analysis.analyse_path`), so both give the same facts.
-        None: analysis is off, the name alone speaks (see :func:`collect_facts`)."""
+        ``reserved`` bytes of the audio budget are released when the analysis is done (the pool holds
+        the samples until then). None: analysis is off, the name alone speaks (see :func:`collect_facts`)."""
         if not self.analyse:
             return None
         info = source.info
         with self.report.timed_wait("decoders wait for a free analysis slot"):
-            return self.analysis.submit(timed_analysis, source.samples, info.sample_rate, path, info.sample_rate,
-                                        info.bit_depth, source.truncated, source.whole)
+            future = self.analysis.submit(timed_analysis, source.samples, info.sample_rate, path, info.sample_rate,
+                                          info.bit_depth, source.truncated, source.whole)
+        if reserved:
+            future.add_done_callback(lambda _done: self._release(reserved))
+        return future
 
     def _from_cache(self, digest: str, f: Found, cached: Vectors, new_stem: bool, started: float,
                     base: dict[str, Any]) -> Prepared:
@@ -274,11 +353,12 @@ def _count_plugin_errors(path: str, facts: dict[str, Any], report: IndexReport) 
         report.count_plugin_error(plugin)
 
 
-def decode_source(path: str, model: EmbeddingModel | None, max_windows: int | None = DEFAULT_MAX_WINDOWS) -> Source:
+def decode_source(path: str, model: EmbeddingModel | None, max_windows: int | None = DEFAULT_MAX_WINDOWS,
+                  info: AudioInfo | None = None) -> Source:
     """Decode once at the native rate; a file over ``STREAM_SECONDS`` is streamed block by block and
     only its model windows (as features) and analysis head are kept, so memory does not grow with it.
-    ``max_windows``: the file's window budget (None: every window)."""
-    info = probe(path)
+    ``max_windows``: the file's window budget (None: every window); ``info``: its header, if read already."""
+    info = info or probe(path)
     offsets: list[float] = []
     features: list[np.ndarray] = []
     if info.duration > STREAM_SECONDS:
