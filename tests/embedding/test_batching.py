@@ -88,11 +88,12 @@ def test_batches_run_side_by_side_on_single_threaded_lanes_with_the_same_vectors
 
     device = Recording(model)
     before = torch.get_num_threads()
-    vectors, _ = embed_in_batches(device, features * 2, 2, inference_cores=lambda: 2)
+    vectors, _ = embed_in_batches(device, features * 2, 4, inference_cores=lambda: 2)
     expected, _ = embed_in_batches(model, features * 2, 1)
     np.testing.assert_allclose(vectors, expected, atol=1e-5)  # in order, whichever lane finished first
     lanes = {name for name, _ in device.seen if name.startswith("traum-infer")}
-    assert len(lanes) == 2 and device.batches == [2, 2, 2, 2, 2]  # the last round's one batch runs here
+    # Lanes share a batch of 4: two windows each; the last round's one window runs here.
+    assert len(lanes) == 2 and device.batches == [2, 2, 2, 2, 2]
     assert {threads for _, threads in device.seen} == {1}
     torch.set_num_threads(before)
 

@@ -70,8 +70,8 @@ def embed_in_batches(model: EmbeddingModel, features: list[np.ndarray], batch_si
     Batches are cut by window count, whatever file the windows come from: a 3-minute file's 18 windows
     go through as several ordinary batches. ``before_batch`` runs before each round. ``inference_cores``
     (asked before each round; None on a GPU): how many CPU cores inference may use now (the indexer
-    leaves out those its analysis processes are busy on); that many batches run side by side, one lane
-    each (:func:`lanes_for`)."""
+    leaves out those its analysis processes are busy on); the batch is shared out between that many
+    lanes running side by side (:func:`lanes_for`)."""
     out: list[np.ndarray] = []
     start = 0
     while start < len(features):
@@ -79,8 +79,11 @@ def embed_in_batches(model: EmbeddingModel, features: list[np.ndarray], batch_si
             before_batch()
         cores = inference_cores() if inference_cores is not None else None
         lanes, threads = lanes_for(cores) if cores else (1, 0)
-        ends = range(start, min(len(features), start + lanes * batch_size), batch_size)
-        chunks = [features[s:s + batch_size] for s in ends]
+        # The lanes share the batch: as many windows in flight (and as much activation memory) as one
+        # batch on a team, and a single-threaded lane runs a window as fast at 1, 2 or 4 per batch.
+        per_lane = max(1, batch_size // lanes)
+        ends = range(start, min(len(features), start + lanes * per_lane), per_lane)
+        chunks = [features[s:s + per_lane] for s in ends]
         try:
             out += _embed_side_by_side(model, chunks, threads)
         except (RuntimeError, MemoryError) as err:

@@ -67,16 +67,9 @@ class BatchWriter:
         self._embedded: list[tuple[Prepared, Vectors | None]] = []
 
     def full(self, batch: Batch) -> bool:
-        if self.model is not None and batch.windows >= self._batch_size() * self._lanes():
+        if self.model is not None and batch.windows >= self._batch_size():
             return True
         return len(batch) >= MAX_BATCH_FILES or (bool(batch) and time.monotonic() - batch.started > FLUSH_SECONDS)
-
-    def _lanes(self) -> int:
-        """Batches the model runs side by side now: a flush waits for enough windows to fill them."""
-        from traum.embedding.batching import lanes_for
-
-        cores = self._inference_cores() if self._inference_cores is not None else None
-        return lanes_for(cores)[0] if cores else 1
 
     def _batch_size(self) -> int:
         if not self._batch:
