@@ -70,3 +70,13 @@ def catalog_snapshot(db: Path) -> dict:
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def install_bare_plugin(site: Path, name: str, source: str) -> None:
+    """Plugin ``traum_<name>`` as pip would leave it in ``site``: the module and its dist-info's entry point
+    (no build, no pip)."""
+    (site / f"traum_{name}.py").write_text(source)
+    info = site / f"traum_{name}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: traum-{name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[traum]\n{name} = traum_{name}\n")

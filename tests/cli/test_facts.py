@@ -59,12 +59,10 @@ def analyze_file(samples, path):
 @pytest.fixture(scope="module")
 def moody_plugin(tmp_path_factory):
     """A plugin giving two facts, installed as pip would (a module and its dist-info's entry point)."""
+    from tests.helpers import install_bare_plugin
+
     site = tmp_path_factory.mktemp("plugin")
-    (site / "traum_moody.py").write_text(MOODY)
-    info = site / "traum_moody-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: traum-moody\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[traum]\nmoody = traum_moody\n")
+    install_bare_plugin(site, "moody", MOODY)
     return site
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, copy_library
+from tests.helpers import REPO, copy_library, install_bare_plugin
 
 FILES = ["dirt-samples/bd/BT0A0A7.wav", "dirt-samples/hh/000_hh3closedhh.wav", "dirt-samples/sn/ST0T0S0.wav"]
 
@@ -35,11 +35,7 @@ def plugin_path(tmp_path_factory) -> Path:
     target = tmp / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
                     "--no-index", "--target", str(target), str(source)], check=True, capture_output=True)
-    (target / "traum_broken.py").write_text(BROKEN)
-    info = target / "traum_broken-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: traum-broken\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[traum]\nbroken = traum_broken\n")
+    install_bare_plugin(target, "broken", BROKEN)
     return target
 
 
