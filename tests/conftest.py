@@ -1,11 +1,20 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import CORPUS, copy_library
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A runner may start the tests with Ctrl+C ignored (a background job of a non-interactive shell
+    inherits SIGINT as SIG_IGN, and so would every process the tests start): the Ctrl+C tests need it
+    as a terminal delivers it, here and in the traum processes they run."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_sessionstart(session):
