@@ -100,7 +100,7 @@ def search(text: str, *, db: PathLike | None = None, k: int = 10, model: str | N
     started = time.perf_counter()
     with Catalog(resolve_db(db), readonly=True) as catalog:
         opened = time.perf_counter()
-        loaded, notice = (None, None) if names_only else _text_model(model or catalog_model_name(catalog), warm)
+        loaded, notice = (None, None) if names_only else _text_model(catalog, model, warm)
         try:
             ready = time.perf_counter()
             from traum.search import SearchEngine
@@ -120,11 +120,19 @@ def search(text: str, *, db: PathLike | None = None, k: int = 10, model: str | N
     return result
 
 
-def _text_model(name: str, warm: bool) -> tuple[EmbeddingModel | None, str | None]:
-    """The model for query vectors: none (with the reason) when it cannot be loaded — found out without
-    importing torch when it is surely missing —, else the warm tower's or this process's."""
+#: Why a text search of a catalog without vectors loads no model: there is nothing to compare a query vector with.
+NO_VECTORS = ("this catalog holds no sound vectors yet (`traum index` adds them once the CLAP model is available). "
+              "Matching file and folder names instead.")
+
+
+def _text_model(catalog: Catalog, model: str | None, warm: bool) -> tuple[EmbeddingModel | None, str | None]:
+    """The model for query vectors: none (with the reason) when the catalog holds no vectors or the model
+    cannot be loaded — both found out without importing torch —, else the warm tower's or this process's."""
     from traum.search import warm as tower
 
+    if not catalog.embedding_models():
+        return None, NO_VECTORS
+    name = model or catalog_model_name(catalog)
     try:
         on_disk = tower.probe_model(name)
     except ModelUnavailable as err:

@@ -100,6 +100,23 @@ def test_names_only_search_imports_no_torch(names_db, flags):
     assert len(paths) == 2 and all("/bd/" in p for p in paths)
 
 
+def test_an_unreachable_hub_is_found_out_without_importing_torch(model_db, monkeypatch):
+    """Not told to stay offline, and the model is not cached: the Hub is asked (huggingface_hub alone) before
+    torch and transformers are imported for a load that could only fail (~5 s of a names-only search)."""
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens: refused at once
+    result = _fresh_traum("search", "kick", "--db", model_db, "--model", "laion/larger_clap_general", "--json")
+    assert result["code"] == 0 and result["heavy"] == []
+    assert all("/bd/" in hit["path"] for hit in json.loads(result["stdout"])[:2])
+
+
+def test_a_catalog_without_vectors_is_searched_without_loading_the_model(names_db, tiny_model):
+    result = _fresh_traum("search", "kick", "--db", names_db, "--model", tiny_model, "--json", "--explain")
+    assert result["code"] == 0 and result["heavy"] == []
+    explained = json.loads(result["stdout"])
+    assert explained["query"]["mode"] == "names" and "no sound vectors" in explained["query"]["notice"]
+
+
 def test_names_only_skips_an_available_model(model_db, tiny_model):
     result = _fresh_traum("search", "kick", "--db", model_db, "--model", tiny_model, "--names-only", "--json",
                           "--explain")

@@ -94,7 +94,8 @@ class SearchResult:
 
     def explain(self) -> dict[str, Any]:
         q = self.query
-        return {"mode": self.mode, "semantic_text": q.text if q else None, "notes": q.notes if q else [],
+        return {"mode": self.mode, "notice": self.notice, "semantic_text": q.text if q else None,
+                "notes": q.notes if q else [],
                 "timings_ms": {step: round(seconds * 1e3, 1) for step, seconds in self.timings.items()},
                 "text_vector": self.text_vector,
                 "filters": q.facts() if q else {},
