@@ -114,7 +114,9 @@ def processes(n: int, model_dir: str | None, runs: int, baseline: str) -> None:
     del model
     old_src = _checkout(baseline, work / "baseline")
     new_src = Path(__file__).resolve().parents[1] / "src"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRAUM_LOG_DIR": str(work / "logs"),
+    # As on a producer's machine without the network: not told to stay offline, the Hub unreachable.
+    env = {**{k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"}, "HF_ENDPOINT": "http://127.0.0.1:9",
+           "TRAUM_LOG_DIR": str(work / "logs"),
            "XDG_RUNTIME_DIR": str(work), "TRAUM_TEXT_TOWER_IDLE_S": "600"}
     queries = [f"{q} {i}" for i in range(runs) for q in QUERIES][:runs]  # new texts: no cached vectors
     cases = [("names only (no model available)", named, [], [])]
