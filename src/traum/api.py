@@ -137,12 +137,25 @@ def _text_model(catalog: Catalog, model: str | None, warm: bool) -> tuple[Embedd
         on_disk = tower.probe_model(name)
     except ModelUnavailable as err:
         return None, f"{err}. Matching file and folder names instead."
-    if warm and on_disk:
+    stored = catalog.get_meta("model") or {}
+    if warm and on_disk and stored.get("name") == name and stored.get("id"):
+        return tower.DeferredTextModel(name, stored["id"], lambda: _load_text_model(name, warm=True)), None
+    try:
+        return _load_text_model(name, warm=warm and on_disk), None
+    except ModelUnavailable as err:
+        return None, f"{err}. Matching file and folder names instead."
+
+
+def _load_text_model(name: str, *, warm: bool) -> EmbeddingModel:
+    """The warm tower's text model when ``warm`` and it can be had, else the model loaded in this process."""
+    from traum.search import warm as tower
+
+    if warm:
         try:
-            return tower.connect(name), None
+            return tower.connect(name)
         except tower.WarmUnavailable as err:
             logging.getLogger(__name__).info("loading the model in this process: %s", err)
-    return _try_model(name)
+    return get_model(name)
 
 
 def similar(target: str, *, db: PathLike | None = None, k: int = 10, model: str | None = None) -> SearchResult:

@@ -117,6 +117,37 @@ def test_a_catalog_without_vectors_is_searched_without_loading_the_model(names_d
     assert explained["query"]["mode"] == "names" and "no sound vectors" in explained["query"]["notice"]
 
 
+def test_a_query_typed_before_loads_no_model(model_db, tiny_model):
+    first = _fresh_traum("search", "dusty vinyl kick", "--db", model_db, "--model", tiny_model, "--json", "--explain")
+    again = _fresh_traum("search", "dusty vinyl kick", "--db", model_db, "--model", tiny_model, "--json", "--explain")
+    assert "torch" in first["heavy"] and again["heavy"] == []
+    before, after = (json.loads(r["stdout"]) for r in (first, again))
+    assert before["query"]["text_vector"] == "in-process" and after["query"]["text_vector"] == "cached"
+    assert [(h["id"], h["score"]) for h in before["results"]] == [(h["id"], h["score"]) for h in after["results"]]
+
+
+def test_a_model_folder_that_changed_since_indexing_is_refused_not_mixed(tmp_path, tiny_model):
+    """The catalog's model is taken by name and id without loading it; when a new query makes it load,
+    weights that are no longer the indexed ones are a clear error, not cosines across two spaces."""
+    import shutil
+
+    from traum.catalog import Catalog
+    from traum.pipeline import IndexOptions, run_index
+
+    model = shutil.copytree(tiny_model, tmp_path / "model")
+    library = copy_library(tmp_path / "library", ["dirt-samples/bd/BT0A0A7.wav", "dirt-samples/sn/ST0T0S0.wav"])
+    with Catalog(tmp_path / "c.db") as catalog:
+        run_index([library], catalog, IndexOptions(model=str(model), cache=False, analyse=False))
+    # Another filter bank: another model (random weights of one shape share their fingerprint tensors).
+    config = json.loads((model / "processor_config.json").read_text())
+    config["feature_extractor"]["frequency_max"] = 13_000
+    (model / "processor_config.json").write_text(json.dumps(config))
+    done = subprocess.run([sys.executable, "-m", "traum.cli.main", "search", "snappy snare", "--db",
+                           tmp_path / "c.db", "--model", model], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "not the one this catalog was indexed with" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
 def test_names_only_skips_an_available_model(model_db, tiny_model):
     result = _fresh_traum("search", "kick", "--db", model_db, "--model", tiny_model, "--names-only", "--json",
                           "--explain")

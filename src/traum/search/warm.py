@@ -178,6 +178,58 @@ class WarmTextModel:
         self._sock.close()
 
 
+class DeferredTextModel:
+    """The catalog's own model, known by the name and id the catalog recorded, and loaded (or its warm
+    tower connected) only when a query's vector is not in the text cache: a query typed before costs no
+    model at all, not even a socket round trip."""
+
+    sample_rate = 48_000
+    window_seconds = 10.0
+
+    def __init__(self, name: str, model_id: str, load: Callable[[], Any]) -> None:
+        self.name, self.model_id = name, model_id
+        self._load = load
+        self._model: Any = None
+
+    @property
+    def dim(self) -> int:
+        return int(self._loaded().dim)
+
+    @property
+    def source(self) -> str:
+        """Where a text vector came from, once one was computed: the loaded model's (warm, cold, in-process)."""
+        return str(getattr(self._model, "source", "in-process"))
+
+    def embed_text(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self._loaded().embed_text(texts))
+
+    def _loaded(self) -> Any:
+        if self._model is None:
+            model = self._load()
+            if model.model_id != self.model_id:
+                close = getattr(model, "close", None)
+                if close is not None:
+                    close()
+                from traum.errors import ConfigError
+
+                raise ConfigError(f"the model {self.name} is not the one this catalog was indexed with (its id is "
+                                  f"now {model.model_id}, the catalog's {self.model_id}): run `traum index` again "
+                                  "to embed the library with it", reason="other model")
+            self._model = model
+        return self._model
+
+    def prepare(self, samples: np.ndarray) -> list[Window]:
+        raise ModelUnavailable("a deferred text model embeds text only")
+
+    def embed_windows(self, features: np.ndarray) -> np.ndarray:
+        raise ModelUnavailable("a deferred text model embeds text only")
+
+    def close(self) -> None:
+        close = getattr(self._model, "close", None)
+        if close is not None:
+            close()
+
+
 def connect(name: str, *, start: bool = True, timeout: float = START_TIMEOUT) -> WarmTextModel:
     """The warm tower for ``name``; started (and waited for) when none runs. Raises WarmUnavailable."""
     if idle_seconds() <= 0:
