@@ -22,9 +22,13 @@ class EmbeddingModel(Protocol):
     model_id: str
     #: The name the user gave (Hugging Face id or directory).
     name: str
-    dim: int
     sample_rate: int
     window_seconds: float
+
+    @property
+    def dim(self) -> int:
+        """Vector size (a property, so a model that is loaded on first use can learn it then)."""
+        ...
 
     def prepare(self, samples: np.ndarray) -> list[Window]:
         """Model inputs for mono ``samples`` at ``sample_rate``. Thread-safe, CPU only."""
