@@ -225,13 +225,23 @@ def shift(samples: np.ndarray, semitones: float, length: int) -> np.ndarray:
     return np.pad(y, (0, length - len(y)))
 
 
-def drum_loop(rng: random.Random, bpm: float, bars: int, kit: dict, groove: str) -> np.ndarray:
+def drum_loop(rng: random.Random, bpm: float, bars: int, kit: dict, groove: str,
+              one_kick: bool = False) -> np.ndarray:
+    """Each part plays a sound of the kit drawn anew every bar. With a synthesised kit that re-pitches
+    the kick every bar (its kicks are 28–75 Hz, drawn independently): with long tails, a line of up
+    to four unrelated pitches, which is what an 808 bass line is. ``one_kick``: the first bar's kick
+    plays every bar, as a drum machine's kick pad does (same random draws, so the loop is otherwise
+    the same)."""
     step = 60 / bpm / 4
     out = np.zeros(int(round(bars * 16 * step * RATE)), np.float32)
     gains = {"kick": 1.0, "snare": 1.0, "ghost": 0.35, "hat": 0.6}
+    first_kick = None
     for bar in range(bars):
         for part, steps in GROOVES[groove].items():
             hit = rng.choice(kit["snare" if part == "ghost" else part])
+            if part == "kick" and one_kick:
+                first_kick = hit if first_kick is None else first_kick
+                hit = first_kick
             for s in steps:
                 start = int(round((bar * 16 + s) * step * RATE))
                 end = min(len(out), start + len(hit))
@@ -276,9 +286,10 @@ def tonal_loop(rng: random.Random, bpm: float, bars: int, tonic: int, mode: str,
 
 
 def make_loops(n: int, seed: int, *, kits: tuple[str, ...] = ("corpus",),
-               kinds: tuple[str, ...] = ("drum", "tonal", "mixed")) -> list[Loop]:
+               kinds: tuple[str, ...] = ("drum", "tonal", "mixed"), one_kick: bool = False) -> list[Loop]:
     """``n`` loops cycling through ``kinds``, each drum part from a kit of one of ``kits`` (synthesised
-    kits are drawn per loop from the seed, so no two seeds share their sounds)."""
+    kits are drawn per loop from the seed, so no two seeds share their sounds). ``one_kick``: the
+    same loops with one kick sound per loop (see :func:`drum_loop`)."""
     rng = random.Random(seed)
     notes = moog_midi()
     cache: dict[tuple[str, int], dict] = {}
@@ -294,14 +305,15 @@ def make_loops(n: int, seed: int, *, kits: tuple[str, ...] = ("corpus",),
         if len(cache) > 8:
             cache.clear()
         if kind == "drum":
-            y, label = drum_loop(rng, bpm, bars, drums, groove), groove
+            y, label = drum_loop(rng, bpm, bars, drums, groove, one_kick), groove
         elif kind == "tonal":
             y, label = tonal_loop(rng, bpm, bars, tonic, mode, notes, style), style
         elif kind == "808bass":
-            d, t = drum_loop(rng, bpm, bars, drums, groove), bass_808(rng, bpm, bars, tonic, mode)
+            d, t = drum_loop(rng, bpm, bars, drums, groove, one_kick), bass_808(rng, bpm, bars, tonic, mode)
             y, label = d[: min(len(d), len(t))] + t[: min(len(d), len(t))], f"{groove}+808bass"
         else:
-            d, t = drum_loop(rng, bpm, bars, drums, groove), tonal_loop(rng, bpm, bars, tonic, mode, notes, style)
+            d = drum_loop(rng, bpm, bars, drums, groove, one_kick)
+            t = tonal_loop(rng, bpm, bars, tonic, mode, notes, style)
             y, label = d[: min(len(d), len(t))] + t[: min(len(d), len(t))], f"{groove}+{style}"
         y = (y / max(1e-9, np.abs(y).max()) * 0.9).astype(np.float32)
         loops.append(Loop(kind, label, bpm, bars, NOTES[tonic], mode, y, family))
