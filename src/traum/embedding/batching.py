@@ -63,20 +63,17 @@ def lanes_for(cores: int) -> tuple[int, int]:
 
 
 def embed_in_batches(model: EmbeddingModel, features: list[np.ndarray], batch_size: int,
-                     before_batch: Callable[[], None] | None = None,
-                     inference_cores: Callable[[], int | None] | None = None) -> tuple[np.ndarray, int]:
+                     *, inference_cores: Callable[[], int | None] | None = None) -> tuple[np.ndarray, int]:
     """Embed all ``features``; halve the batch on out-of-memory. Returns vectors and the batch size used.
 
     Batches are cut by window count, whatever file the windows come from: a 3-minute file's 18 windows
-    go through as several ordinary batches. ``before_batch`` runs before each round. ``inference_cores``
-    (asked before each round; None on a GPU): how many CPU cores inference may use now (the indexer
-    leaves out those its analysis processes are busy on); the batch is shared out between that many
-    lanes running side by side (:func:`lanes_for`)."""
+    go through as several ordinary batches. ``inference_cores`` (asked before each round; None on a
+    GPU): how many CPU cores inference may use now (the indexer leaves out those its analysis
+    processes are busy on); the batch is shared out between that many lanes running side by side
+    (:func:`lanes_for`)."""
     out: list[np.ndarray] = []
     start = 0
     while start < len(features):
-        if before_batch is not None:
-            before_batch()
         cores = inference_cores() if inference_cores is not None else None
         lanes, threads = lanes_for(cores) if cores else (1, 0)
         # The lanes share the batch: as many windows in flight (and as much activation memory) as one
