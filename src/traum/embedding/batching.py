@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from traum.embedding.base import EmbeddingModel
+from traum.embedding.threads import set_torch_threads
 
 log = logging.getLogger(__name__)
 
@@ -98,21 +98,13 @@ def _embed_side_by_side(model: EmbeddingModel, chunks: list[list[np.ndarray]], t
     """Each chunk on its own lane (a thread; torch releases the GIL inside its operators); in order."""
     def lane(chunk: list[np.ndarray]) -> np.ndarray:
         if threads:
-            _set_torch_threads(threads)
+            set_torch_threads(threads)
         return model.embed_windows(np.stack(chunk))
 
     if len(chunks) == 1:
         return [lane(chunks[0])]
     with ThreadPoolExecutor(len(chunks), thread_name_prefix="traum-infer") as lanes:
         return list(lanes.map(lane, chunks))
-
-
-def _set_torch_threads(threads: int) -> None:
-    """torch's intra-op threads for the calling thread: OpenMP keeps the count per thread, so each lane
-    sets its own (a model that does not use torch never imported it, and is left alone)."""
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.set_num_threads(threads)
 
 
 def _is_oom(err: BaseException) -> bool:
