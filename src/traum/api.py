@@ -20,6 +20,7 @@ import numpy as np
 
 from traum.catalog import Catalog
 from traum.embedding.base import EmbeddingModel
+from traum.embedding.windows import window_budget
 from traum.errors import ModelUnavailable, TraumError
 from traum.search import SearchResult
 from traum.settings import configured, default_model, resolve_db
@@ -73,20 +74,6 @@ def index(paths: Sequence[PathLike], *, db: PathLike | None = None, model: str |
         if options.model is None:
             options.model = catalog_model_name(catalog)
         return run_index(list(paths), catalog, options, progress)
-
-
-def window_budget(windows: int | str | None) -> int | None:
-    """``windows`` (a number ≥ 2, "all", or None for ``TRAUM_WINDOWS``) as a budget; None: every window."""
-    from traum.embedding.windows import MIN_WINDOWS, parse_max_windows
-    from traum.errors import ConfigError
-    from traum.settings import get
-
-    value = get("windows") if windows is None else windows
-    try:
-        return parse_max_windows(value)
-    except ValueError:
-        raise ConfigError(f"--windows {value}: give a whole number of at least {MIN_WINDOWS}, or all",
-                          reason="bad windows") from None
 
 
 def search(text: str, *, db: PathLike | None = None, k: int = 10, model: str | None = None,

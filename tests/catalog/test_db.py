@@ -43,8 +43,9 @@ def test_versions_must_be_consecutive():
 
 
 def test_reading_a_missing_catalog_says_what_to_do(tmp_path):
-    with pytest.raises(NotFound, match="traum index"):
+    with pytest.raises(NotFound, match="traum index") as missing:
         Catalog(tmp_path / "none.db", readonly=True)
+    assert missing.value.exit_code == 2  # a usage error, as grep's for a missing file; 404 over HTTP
 
 
 def test_garbage_file_is_a_clear_catalog_error(tmp_path):

@@ -94,6 +94,17 @@ def test_a_broken_shard_is_reported_and_the_rest_merged(tmp_path, capsys):
 def test_no_shards_is_one_line(tmp_path, capsys):
     from traum.cli.main import main
 
+    (tmp_path / "empty").mkdir()
+    for folder in (str(tmp_path / "empty"), "memory://no-such-bucket/shards"):  # remote: known once listed
+        with pytest.raises(SystemExit) as exit_:
+            main(["catalog", "merge", folder, "--db", str(tmp_path / "c.db")])
+        assert exit_.value.code == 1 and capsys.readouterr().err.startswith("error: no shards")
+
+
+def test_a_local_folder_that_does_not_exist_is_a_usage_error_before_the_catalog_is_touched(tmp_path, capsys):
+    from traum.cli.main import main
+
     with pytest.raises(SystemExit) as exit_:
-        main(["catalog", "merge", str(tmp_path / "nothing"), "--db", str(tmp_path / "c.db")])
-    assert exit_.value.code == 1 and capsys.readouterr().err.startswith("error: no shards")
+        main(["catalog", "merge", str(tmp_path / "typo"), "--db", str(tmp_path / "c.db")])
+    assert exit_.value.code == 2 and capsys.readouterr().err == f"error: {tmp_path / 'typo'} does not exist\n"
+    assert not (tmp_path / "c.db").exists()

@@ -77,6 +77,21 @@ def test_budget_setting_reads_numbers_and_all():
         parse_max_windows("three")
 
 
+def test_a_budget_comes_from_the_option_else_the_setting_and_a_bad_one_is_a_usage_error(monkeypatch):
+    """One parser for the API, the CLI and the search engine (a query file pooled as indexed)."""
+    from traum.embedding.windows import window_budget
+    from traum.errors import ConfigError
+
+    monkeypatch.setenv("TRAUM_WINDOWS", "5")
+    assert window_budget(None) == 5 and window_budget("all") is None and window_budget(4) == 4
+    with pytest.raises(ConfigError, match="--windows 1: give a whole number of at least 2") as bad:
+        window_budget("1")
+    assert bad.value.exit_code == 2
+    monkeypatch.setenv("TRAUM_WINDOWS", "one")
+    with pytest.raises(ConfigError, match="TRAUM_WINDOWS"):
+        window_budget(None)
+
+
 def test_a_sampled_stem_needs_more_windows_only_when_more_are_asked_for():
     from traum.embedding.windows import needs_more_windows
 

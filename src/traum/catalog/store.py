@@ -104,9 +104,11 @@ class Catalog:
     def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False) -> None:
         self.path = Path(path)
         if readonly and not self.path.exists():
-            from traum.errors import NotFound
+            from traum.errors import InputNotFound
 
-            raise NotFound(f"no catalog at {self.path}; run `traum index FOLDER` first or pass --db")
+            # A usage error (exit 2), as grep's for a missing file: nothing was read, nothing to retry.
+            raise InputNotFound(f"no catalog at {self.path}; run `traum index FOLDER` first or pass --db",
+                                path=str(self.path), reason="does not exist")
         if readonly and self.path.is_file() and self.path.stat().st_size == 0:
             raise CatalogError(f"{self.path} is an empty file, not a catalog yet; run `traum index FOLDER --db "
                                f"{self.path}` to make it one, or pass the right --db")

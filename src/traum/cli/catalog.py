@@ -21,10 +21,15 @@ def merge(
     json: Json = False,
 ) -> None:
     """Fold every shard under DIRECTORY into the catalog. Safe to repeat: a merged row is not written twice."""
+    from pathlib import Path
+
     from traum.catalog import Catalog, shards
+    from traum.cli.inputs import require_inputs
     from traum.settings import resolve_db
 
     shards.require_pyarrow()
+    if "://" not in directory:  # a remote folder (s3://…) is only known to be missing once listed
+        require_inputs([Path(directory)], files_only=False)
     with Catalog(resolve_db(db)) as target:
         report = shards.merge(target, directory)
     if json:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from traum.embedding.base import EmbeddingModel
+from traum.embedding.threads import set_torch_threads
 
 log = logging.getLogger(__name__)
 
@@ -63,20 +63,17 @@ def lanes_for(cores: int) -> tuple[int, int]:
 
 
 def embed_in_batches(model: EmbeddingModel, features: list[np.ndarray], batch_size: int,
-                     before_batch: Callable[[], None] | None = None,
-                     inference_cores: Callable[[], int | None] | None = None) -> tuple[np.ndarray, int]:
+                     *, inference_cores: Callable[[], int | None] | None = None) -> tuple[np.ndarray, int]:
     """Embed all ``features``; halve the batch on out-of-memory. Returns vectors and the batch size used.
 
     Batches are cut by window count, whatever file the windows come from: a 3-minute file's 18 windows
-    go through as several ordinary batches. ``before_batch`` runs before each round. ``inference_cores``
-    (asked before each round; None on a GPU): how many CPU cores inference may use now (the indexer
-    leaves out those its analysis processes are busy on); the batch is shared out between that many
-    lanes running side by side (:func:`lanes_for`)."""
+    go through as several ordinary batches. ``inference_cores`` (asked before each round; None on a
+    GPU): how many CPU cores inference may use now (the indexer leaves out those its analysis
+    processes are busy on); the batch is shared out between that many lanes running side by side
+    (:func:`lanes_for`)."""
     out: list[np.ndarray] = []
     start = 0
     while start < len(features):
-        if before_batch is not None:
-            before_batch()
         cores = inference_cores() if inference_cores is not None else None
         lanes, threads = lanes_for(cores) if cores else (1, 0)
         # The lanes share the batch: as many windows in flight (and as much activation memory) as one
@@ -101,21 +98,13 @@ def _embed_side_by_side(model: EmbeddingModel, chunks: list[list[np.ndarray]], t
     """Each chunk on its own lane (a thread; torch releases the GIL inside its operators); in order."""
     def lane(chunk: list[np.ndarray]) -> np.ndarray:
         if threads:
-            _set_torch_threads(threads)
+            set_torch_threads(threads)
         return model.embed_windows(np.stack(chunk))
 
     if len(chunks) == 1:
         return [lane(chunks[0])]
     with ThreadPoolExecutor(len(chunks), thread_name_prefix="traum-infer") as lanes:
         return list(lanes.map(lane, chunks))
-
-
-def _set_torch_threads(threads: int) -> None:
-    """torch's intra-op threads for the calling thread: OpenMP keeps the count per thread, so each lane
-    sets its own (a model that does not use torch never imported it, and is left alone)."""
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.set_num_threads(threads)
 
 
 def _is_oom(err: BaseException) -> bool:

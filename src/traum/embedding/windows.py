@@ -71,6 +71,20 @@ def parse_max_windows(text: str | int | None) -> int | None:
     return value
 
 
+def window_budget(windows: int | str | None) -> int | None:
+    """``windows`` (a number ≥ 2, "all", or None for ``TRAUM_WINDOWS``) as a budget; None: every window.
+    :class:`~traum.errors.ConfigError` (exit 2) for anything else."""
+    from traum.errors import ConfigError
+    from traum.settings import get
+
+    value = get("windows") if windows is None else windows
+    try:
+        return parse_max_windows(value)
+    except ValueError:
+        raise ConfigError(f"--windows {value}: give a whole number of at least {MIN_WINDOWS}, or all",
+                          reason="bad windows") from None
+
+
 def policy_label(max_windows: int | None) -> str:
     return "all" if max_windows is None else str(max_windows)
 

@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from traum.embedding.threads import set_torch_threads
+
 log = logging.getLogger(__name__)
 
 #: Shortest interval the machine's load is sampled over; shorter ones are noise.
@@ -136,13 +138,9 @@ def plan_cores(*, analyse: bool, others_busy: float = 0.0, usable: int | None = 
 def apply_torch_threads(threads: int, *, interop: bool = False) -> None:
     """Set torch's intra-op threads (cheap, may change between batches); with ``interop``, also one
     inter-op thread (only possible before torch has run anything in parallel)."""
-    if "torch" not in sys.modules:
-        return
-    import torch
-
-    if torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
-    if not interop:
+    set_torch_threads(threads)
+    torch = sys.modules.get("torch")
+    if torch is None or not interop:
         return
     with contextlib.suppress(RuntimeError):  # already started by an earlier run in this process
         torch.set_num_interop_threads(1)

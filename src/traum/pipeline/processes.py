@@ -17,30 +17,47 @@ import threading
 import time
 from multiprocessing.context import BaseContext
 
-#: Imported once in the fork server, so workers forked from it start with them loaded (the first one
-#: ignores Ctrl+C, then analyses a synthetic loop, loading everything analysis imports lazily).
-PRELOAD = ["traum.pipeline.worker_preload", "traum.pipeline.prepare"]
+#: Imported once in the fork server, so workers forked from it start with them loaded: the first ignores
+#: Ctrl+C (before anything slow is imported), the next analyses a synthetic loop, loading everything
+#: analysis imports lazily.
+PRELOAD = ["traum.ignore_interrupts", "traum.pipeline.worker_preload", "traum.pipeline.prepare"]
 
 #: How often a worker checks that the process it works for is still there.
 PARENT_POLL_SECONDS = 0.5
 
 
 def worker_context() -> BaseContext:
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(PRELOAD)
-        return context
-    return multiprocessing.get_context("spawn")
+    """The fork server's context with the server running, or spawn where there is no fork server."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    _ensure_fork_server()
+    return context
+
+
+def _ensure_fork_server() -> None:
+    """Start the fork server (once) with Ctrl+C blocked in this thread: a signal mask survives exec, so
+    the server cannot be interrupted before its first preload module ignores Ctrl+C; a Ctrl+C meant for
+    this process meanwhile stays pending and is delivered when the mask is restored."""
+    from multiprocessing import forkserver, resource_tracker
+
+    if not hasattr(signal, "pthread_sigmask"):
+        forkserver.ensure_running()
+        return
+    # The fork server starts the resource tracker, which unblocks SIGINT after starting it: first.
+    resource_tracker.ensure_running()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def start_worker_server() -> None:
     """Start the fork server now (it returns at once; the server imports and warms up in the background),
     so its warm-up overlaps the model's loading instead of delaying the first analysis."""
-    context = worker_context()
-    if context.get_start_method() == "forkserver":
-        from multiprocessing import forkserver
-
-        forkserver.ensure_running()
+    worker_context()
 
 
 def analysis_worker(parent_pid: int) -> None:

@@ -9,13 +9,8 @@ and inherited by each worker it forks: a worker's first file then costs what its
 from __future__ import annotations
 
 import logging
-import signal
 
-# Ctrl+C reaches the whole process group: the fork server ignores it once it has loaded (its workers
-# too; the indexer stops them), but not yet while loading, which printed a KeyboardInterrupt traceback.
-signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-import numpy as np  # noqa: E402  (after the signal: importing numpy takes a while)
+import numpy as np
 
 
 def _warm_up() -> None:

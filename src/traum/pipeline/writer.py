@@ -19,6 +19,7 @@ from traum.embedding.base import EmbeddingModel, pool_windows
 from traum.embedding.windows import DEFAULT_MAX_WINDOWS
 from traum.errors import CatalogError
 from traum.pipeline.dedupe import Claims, Waiting, same_failure
+from traum.pipeline.heap import HeapTrimmer
 from traum.pipeline.prepare import Prepared, cache_key, collect_facts
 from traum.pipeline.report import IndexReport, Progress, interrupts_held
 
@@ -65,6 +66,7 @@ class BatchWriter:
         self.max_windows = max_windows
         #: Embedded, waiting for analysis: (item, its vectors).
         self._embedded: list[tuple[Prepared, Vectors | None]] = []
+        self._trim_heap = HeapTrimmer()
 
     def full(self, batch: Batch) -> bool:
         if self.model is not None and batch.windows >= self._batch_size():
@@ -114,6 +116,7 @@ class BatchWriter:
             self._embedded += [(item, vectors.get(item.stem_id)) for item in batch.prepared]
         else:
             self._embedded += [(item, None) for item in batch.prepared]
+        self._trim_heap()  # the batch's samples and features are freed by now
         ready = self._ready(final)
         if not ready and not batch.outcomes:
             return Batch()

@@ -402,14 +402,9 @@ class SearchEngine:
         """The window budget the catalog's stems were embedded with (its last run's), so a file from
         outside is pooled as it would be once indexed: a 10-minute query stem costs 3 windows, not 60,
         and scores against its own indexed copy as 1.0."""
-        from traum.embedding.windows import parse_max_windows
-        from traum.settings import get
+        from traum.embedding.windows import window_budget
 
-        label = (self.catalog.get_meta("last_run") or {}).get("windows_per_file") or get("windows")
-        try:
-            return parse_max_windows(label)
-        except ValueError:
-            return parse_max_windows(None)
+        return window_budget((self.catalog.get_meta("last_run") or {}).get("windows_per_file") or None)
 
     # -- duplicates -------------------------------------------------------------------------------------
 
