@@ -1,13 +1,12 @@
-"""Compile numba's kernels before the tests need them: `.ci/run` starts ``python -m tests.warm_numba``
-beside the tests.
+"""Compile numba's kernels before the tests need them: `.ci/run` runs ``python -m tests.warm_numba``
+beside mypy, before the tests (never beside them: two processes writing the same kernel into numba's
+cache at once left a cache whose readers crashed with a segmentation fault).
 
 librosa (analysis) and pacmap (the sample map) compile their numba kernels on first use and cache them
 beside the packages (``cache=True``). A fresh venv has no cache, so the first test to analyse a file and
 the first to lay out a map each paid ~35 s of one core compiling (measured with an empty
-NUMBA_CACHE_DIR: 43 s of CPU for six kick one-shots, 6 s with the cache). Compiled here, in a process of
-its own, on the core the tests' first minutes leave idle; a test that gets there first compiles as it
-always did, and numba's cache files are written atomically, so either way the tests run the same code.
-Nothing is asserted: the tests prove behaviour, this only fills the cache they read.
+NUMBA_CACHE_DIR: 43 s of CPU for six kick one-shots, 6 s with the cache). Compiled here, once, on
+the core mypy leaves idle. Nothing is asserted: the tests prove behaviour, this only fills the cache they read.
 """
 
 from __future__ import annotations
