@@ -87,7 +87,9 @@ def search(text: str, *, db: PathLike | None = None, k: int = 10, model: str | N
     started = time.perf_counter()
     with Catalog(resolve_db(db), readonly=True) as catalog:
         opened = time.perf_counter()
-        loaded, notice = (None, None) if names_only else _text_model(catalog, model, warm)
+        # Read once: whether there are vectors at all, and (below) whether the model made any of them.
+        embedded = {} if names_only else catalog.embedding_models()
+        loaded, notice = (None, None) if names_only else _text_model(catalog, embedded, model, warm)
         try:
             ready = time.perf_counter()
             from traum.search import SearchEngine
@@ -95,7 +97,7 @@ def search(text: str, *, db: PathLike | None = None, k: int = 10, model: str | N
             if loaded is not None and text.strip():
                 from traum.embedding.models import check_catalog_model
 
-                check_catalog_model(catalog, loaded)
+                check_catalog_model(catalog, loaded, embedded)
 
             result = SearchEngine(catalog, loaded, notice=notice).search(text, k=k, **filters)
             with_plugin_facts(catalog, result)
@@ -112,25 +114,26 @@ NO_VECTORS = ("this catalog holds no sound vectors yet (`traum index` adds them 
               "Matching file and folder names instead.")
 
 
-def _text_model(catalog: Catalog, model: str | None, warm: bool) -> tuple[EmbeddingModel | None, str | None]:
+def _text_model(catalog: Catalog, embedded: dict[str, int], model: str | None, warm: bool
+                ) -> tuple[EmbeddingModel | None, str | None]:
     """The model for query vectors: none (with the reason) when the catalog holds no vectors or the model
     cannot be loaded — both found out without importing torch —, else the warm tower's or this process's."""
     from traum.search import warm as tower
 
-    if not catalog.embedding_models():
+    if not embedded:
         return None, NO_VECTORS
     name = model or catalog_model_name(catalog)
     try:
         on_disk = tower.probe_model(name)
     except ModelUnavailable as err:
-        return None, f"{err}. Matching file and folder names instead."
+        return None, _names_instead(err)
     stored = catalog.get_meta("model") or {}
     if warm and on_disk and stored.get("name") == name and stored.get("id"):
         return tower.DeferredTextModel(name, stored["id"], lambda: _load_text_model(name, warm=True)), None
     try:
         return _load_text_model(name, warm=warm and on_disk), None
     except ModelUnavailable as err:
-        return None, f"{err}. Matching file and folder names instead."
+        return None, _names_instead(err)
 
 
 def _load_text_model(name: str, *, warm: bool) -> EmbeddingModel:
@@ -184,7 +187,11 @@ def _try_model(name: str) -> tuple[EmbeddingModel | None, str | None]:
     try:
         return get_model(name), None
     except ModelUnavailable as err:
-        return None, f"{err}. Matching file and folder names instead."
+        return None, _names_instead(err)
+
+
+def _names_instead(err: ModelUnavailable) -> str:
+    return f"{err}. Matching file and folder names instead."
 
 
 def analyze(files: Sequence[PathLike], *, workers: int | None = None) -> list[dict[str, Any]]:

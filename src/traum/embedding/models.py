@@ -146,11 +146,12 @@ def _cached_clap_models() -> dict[str, tuple[int, str]]:
     return found
 
 
-def check_catalog_model(catalog: Catalog, model: EmbeddingModel) -> None:
+def check_catalog_model(catalog: Catalog, model: EmbeddingModel, embedded: dict[str, int] | None = None) -> None:
     """Refuse a text search whose model shares no vectors with the catalog: cosines between two CLAP
     spaces mean nothing, so the results would be noise. A catalog partly embedded with ``model`` is
-    searched as before (its other samples are left out with a notice)."""
-    embedded = catalog.embedding_models()
+    searched as before (its other samples are left out with a notice). ``embedded``: the catalog's
+    :meth:`~traum.catalog.Catalog.embedding_models`, when the caller has read them already."""
+    embedded = catalog.embedding_models() if embedded is None else embedded
     if not embedded or model.model_id in embedded:
         return
     stored = catalog.get_meta("model") or {}

@@ -207,9 +207,7 @@ class DeferredTextModel:
         if self._model is None:
             model = self._load()
             if model.model_id != self.model_id:
-                close = getattr(model, "close", None)
-                if close is not None:
-                    close()
+                _close(model)
                 from traum.errors import ConfigError
 
                 raise ConfigError(f"the model {self.name} is not the one this catalog was indexed with (its id is "
@@ -225,9 +223,14 @@ class DeferredTextModel:
         raise ModelUnavailable("a deferred text model embeds text only")
 
     def close(self) -> None:
-        close = getattr(self._model, "close", None)
-        if close is not None:
-            close()
+        _close(self._model)
+
+
+def _close(model: Any) -> None:
+    """Close a model that holds something open (a warm tower's socket); an in-process model holds nothing."""
+    close = getattr(model, "close", None)
+    if close is not None:
+        close()
 
 
 def connect(name: str, *, start: bool = True, timeout: float = START_TIMEOUT) -> WarmTextModel:
