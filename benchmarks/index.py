@@ -213,6 +213,31 @@ def _print_run(runs: dict[str, dict], files: list[str], tag: str) -> None:
     print(table(rows, ["", "baseline (seed)", "traum --no-analyse", "traum (with analysis)"]))
 
 
+def _print_ceiling(model: str, runs: dict[str, dict]) -> None:
+    """The best speed-up any pipeline could reach here: every window at this CPU's matrix-product floor
+    (benchmarks/inference.py) on every core, analysis CPU as measured, nothing else costing anything."""
+    from inference import floor
+
+    result = floor(model)
+    cores = len(os.sched_getaffinity(0))
+    base = runs["baseline"]["elapsed"]
+    rows = []
+    for side in ("no-analyse", "analyse"):
+        report = runs[side]["report"]
+        inference = report["windows_embedded"] * result["floor_s"] / cores
+        analysis = report["stage_seconds"].get("analyse", 0.0) / cores
+        startup = report["startup_seconds"]
+        started = startup.get("process", 0.0) + startup.get("imports", 0.0) + startup.get("model", 0.0)
+        rows.append([side, runs[side]["elapsed"], base / runs[side]["elapsed"], inference + analysis,
+                     base / (inference + analysis), started + inference + analysis,
+                     base / (started + inference + analysis)])
+    print(f"\nceiling on this CPU ({cores} cores, {result['precision']}): {result['gflop']:.1f} GFLOP per window at "
+          f"{result['peak_gflops']:.0f} GFLOP/s a core (torch.mm peak) = {result['floor_s']:.3f} core-s per window; "
+          f"Traum's window costs {result['cpu_s']:.3f}. Baseline elapsed {base:.1f} s.\n")
+    print(table(rows, ["traum", "elapsed s", "speed-up", "floor s (windows + analysis)", "ceiling, no start-up",
+                       "floor s + measured start-up", "ceiling"]))
+
+
 def child_main(args: list[str]) -> None:
     _kind, model, listing, out = args
     files = json.loads(Path(listing).read_text())
@@ -276,6 +301,7 @@ def main() -> None:
     raw, centred = _cosines(_vectors(work / "ours-idle.db", files)[short], np.load(work / "base-idle.npy")[short])
     print(f"fidelity on {int(short.sum())} files <= 10 s: min raw cosine {raw:.5f}, "
           f"min mean-removed cosine {centred:.4f}")
+    _print_ceiling(model, runs["idle"])
     print("cold start-up of the prompt vectors (first run on a machine): "
           f"{cold['report']['startup_seconds']['prompts']:.2f} s")
     if args.ray:

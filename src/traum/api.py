@@ -118,13 +118,14 @@ def _text_model(catalog: Catalog, embedded: dict[str, int], model: str | None, w
                 ) -> tuple[EmbeddingModel | None, str | None]:
     """The model for query vectors: none (with the reason) when the catalog holds no vectors or the model
     cannot be loaded — both found out without importing torch —, else the warm tower's or this process's."""
+    from traum.embedding.hub import probe_model
     from traum.search import warm as tower
 
     if not embedded:
         return None, NO_VECTORS
     name = model or catalog_model_name(catalog)
     try:
-        on_disk = tower.probe_model(name)
+        on_disk = probe_model(name)
     except ModelUnavailable as err:
         return None, _names_instead(err)
     stored = catalog.get_meta("model") or {}

@@ -153,6 +153,10 @@ def test_export_format_and_model_from_a_plugin(extra_plugin, tmp_path, tiny_mode
     assert sorted(Path(p).name for p in (tmp_path / "paths.out").read_text().splitlines()) == sorted(
         Path(f).name for f in FILES)
     assert load_model("fake:x") == ("fake", "fake:x")
+    from traum.embedding.hub import check_model_name, probe_model
+
+    check_model_name("fake:x")  # the plugin's name, not an unknown CLAP model
+    assert probe_model("fake:x")  # and loadable without asking the Hub
     assert type(load_model(str(tiny_model))).__name__ == "ClapEmbedder"  # other names stay CLAP's
     before = errors().get("extra", 0)
     register_commands(object())  # raises inside the plugin: counted, not raised

@@ -1,4 +1,5 @@
-"""Fast CLI search: names only without torch, query vectors from the warm background text tower."""
+"""Fast CLI search: names only without torch, query vectors from the warm background text tower; no torch
+for a model that cannot be had."""
 
 from __future__ import annotations
 
@@ -108,6 +109,19 @@ def test_an_unreachable_hub_is_found_out_without_importing_torch(model_db, monke
     result = _fresh_traum("search", "kick", "--db", model_db, "--model", "laion/larger_clap_general", "--json")
     assert result["code"] == 0 and result["heavy"] == []
     assert all("/bd/" in hit["path"] for hit in json.loads(result["stdout"])[:2])
+
+
+def test_an_index_whose_model_cannot_be_had_imports_no_torch(tmp_path, monkeypatch):
+    """The same probe before `traum index` loads the model: files are catalogued (embeddings pending) without
+    the torch and transformers imports a doomed load would cost."""
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    library = copy_library(tmp_path / "library")
+    result = _fresh_traum("index", library, "--db", tmp_path / "c.db", "--model", "laion/larger_clap_general",
+                          "--no-analyse", "--json")
+    report = json.loads(result["stdout"])
+    assert result["code"] == 0 and result["heavy"] == []
+    assert "not available offline" in report["model_error"] and report["pending"] == report["indexed"] > 0
 
 
 def test_a_catalog_without_vectors_is_searched_without_loading_the_model(names_db, tiny_model):

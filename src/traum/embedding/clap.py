@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -17,16 +16,15 @@ from typing import Any
 import numpy as np
 
 from traum.embedding.base import Window, normalise
+from traum.embedding.hub import check_hub, check_model_name, unavailable
 from traum.embedding.mel import LogMel, repeat_pad
 from traum.embedding.windows import split_windows
-from traum.errors import ConfigError, ModelNotFound, ModelUnavailable
-from traum.settings import DEFAULT_MODEL, PRECISIONS
+from traum.errors import ConfigError, ModelNotFound
+from traum.settings import PRECISIONS
 
 log = logging.getLogger(__name__)
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
-#: Seconds to wait for the Hub before indexing without the model: offline, the default retries cost ~30 s.
-HUB_TIMEOUT = 5.0
 
 
 class ClapEmbedder:
@@ -222,11 +220,11 @@ def _load(model: str, device: str):
         return _from_pretrained(model, device, local_only=True)
     except (OSError, ValueError) as err:
         log.debug("%s is not in the Hugging Face cache: %s", model, err)
-    _check_hub(model)
+    check_hub(model)
     try:
         return _from_pretrained(model, device, local_only=False)
     except (OSError, ValueError) as err:
-        raise _unavailable(model) from err
+        raise unavailable(model) from err
 
 
 def _from_pretrained(source: str, device: str, *, local_only: bool) -> Towers:
@@ -330,51 +328,6 @@ def _safetensors_file(source: str, local_only: bool) -> Path | None:
     except (OSError, ValueError):
         return None
     return Path(found) if found else None
-
-
-def _check_hub(model: str) -> None:
-    """Ask the Hub about ``model`` once, briefly, through huggingface_hub itself (so HF_HUB_OFFLINE,
-    HF_ENDPOINT, proxies and certificates apply as for the download): offline, from_pretrained would
-    spend ~30 s on retries before giving up."""
-    import huggingface_hub
-    from huggingface_hub import constants
-    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
-
-    if constants.HF_HUB_OFFLINE:
-        raise _unavailable(model)
-    try:
-        huggingface_hub.model_info(model, timeout=HUB_TIMEOUT)
-    except GatedRepoError as err:  # exists, needs `hf auth login`: a subclass of "not found", so first
-        raise ModelUnavailable(f"{model!r} is a gated model on the Hugging Face Hub: log in with `hf auth login` "
-                               "or download it once", reason="gated model") from err
-    except RepositoryNotFoundError as err:
-        raise ModelNotFound(f"there is no model {model!r} on the Hugging Face Hub (give a Hub id like "
-                            f"{DEFAULT_MODEL} or a model folder)", reason="unknown model") from err
-    except Exception as err:
-        log.info("the Hugging Face Hub is not reachable: %r", err)
-        raise _unavailable(model) from err
-
-
-def _unavailable(model: str) -> ModelUnavailable:
-    return ModelUnavailable(
-        f"CLAP model {model!r} is not available offline: download it once with "
-        f"`hf download {model}` (or copy it to a folder) and pass --model DIR or set TRAUM_MODEL",
-        reason="model not available")
-
-
-def check_model_name(model: str) -> None:
-    """Fail early on a model folder that does not exist (cheap: no torch, no transformers)."""
-    if not Path(model).expanduser().is_dir() and _looks_like_path(model):
-        raise ModelNotFound(f"model folder {model} does not exist (give a folder in Hugging Face format "
-                            "or a Hub id like laion/clap-htsat-unfused)")
-    from traum.embedding.models import check_model
-
-    check_model(model)
-
-
-def _looks_like_path(model: str) -> bool:
-    # Hub ids are "name" or "org/name"; anything else is meant as a folder.
-    return model.startswith(("/", ".", "~")) or model.count("/") > 1 or (os.sep != "/" and os.sep in model)
 
 
 def _fingerprint(name: str, model: Any, extractor: Any) -> str:

@@ -145,7 +145,7 @@ class IndexJob:
         probe = LoadProbe()
         roots = absolute_roots(paths)
         if self.options.model and self.model is None:
-            from traum.embedding.clap import check_model_name
+            from traum.embedding.hub import check_model_name
 
             check_model_name(self.options.model)
         for root in roots:
@@ -222,9 +222,12 @@ class IndexJob:
             self._prompts()
             return
         from traum.embedding import load_model
+        from traum.embedding.hub import probe_model
+        from traum.settings import default_model
 
         passive_threads()
         try:
+            probe_model(self.options.model or default_model())
             with self.report.startup("imports"):
                 from traum.embedding.clap import import_libraries
 

@@ -57,34 +57,6 @@ class WarmUnavailable(Exception):
 
 # -- which model, and is it there at all (no torch) --------------------------------------------------------
 
-def probe_model(name: str) -> bool:
-    """True when ``name`` can be loaded from disk, False when only the Hub has it; raises
-    :class:`ModelUnavailable` when it cannot be loaded (not cached and the Hub is off or unreachable), and
-    ModelNotFound for a model folder that does not exist — all without importing torch or transformers,
-    so a names-only search stays fast."""
-    from huggingface_hub import constants
-
-    from traum.embedding.clap import _check_hub, check_model_name
-
-    check_model_name(name)
-    if Path(name).expanduser().is_dir():
-        return True
-    if _in_hub_cache(name, Path(constants.HF_HUB_CACHE)):
-        return True
-    # Asking the Hub is cheap (huggingface_hub alone); finding it unreachable only after importing torch and
-    # transformers cost a names-only search ~5 s.
-    _check_hub(name)
-    return False
-
-
-def _in_hub_cache(name: str, cache: Path) -> bool:
-    snapshots = cache / ("models--" + name.replace("/", "--")) / "snapshots"
-    try:
-        return any((snapshot / "config.json").is_file() for snapshot in snapshots.iterdir())
-    except OSError:
-        return False
-
-
 def tower_key(name: str) -> str:
     """Digest of everything that decides a query's vector, so one socket never answers for another model."""
     from traum import __version__
