@@ -171,3 +171,28 @@ def test_without_audioworklet_the_page_plays_the_servers_render(page, stretched)
     assert page.evaluate("() => document.getElementById('player').src").endswith(f"/api/audio/{loop_id}?bpm=100")
     print(f"\nserver render (the fallback): play → playing {started:.0f} ms")
     assert page.evaluate("async () => (await import('/static/js/preview.js')).mode") == "server"
+
+
+RESULTS = "async () => (await import('/static/js/bus.js')).state.results.map((h) => [h.id, h.bpm, h.duration])"
+PLAY = "async (id) => { const [bus, player] = await Promise.all([import('/static/js/bus.js'), " \
+       "import('/static/js/player.js')]); await player.play(bus.state.results.find((h) => h.id === id), 0); }"
+
+
+def test_loops_repeat_one_shots_play_once_and_l_switches_it(page, stretched):
+    page.open()
+    loop_id, shot_id = _id(stretched, BREAK), _id(stretched, KICK)
+    loop_seconds = next(r[2] for r in page.evaluate(RESULTS) if r[0] == loop_id)
+    assert page.get_attribute("#loop-toggle", "aria-pressed") == "true"
+    page.evaluate(PLAY, loop_id)
+    page.wait_for_timeout(int(loop_seconds * 1000) + 1500)  # past its end: still playing, from the top again
+    assert page.evaluate("() => { const a = document.getElementById('player'); return a.loop && !a.paused }")
+    page.evaluate("() => document.activeElement.blur()")  # out of the search box: keys are shortcuts
+    page.keyboard.press("l")  # switched off while it plays: this pass is the last
+    assert page.get_attribute("#loop-toggle", "aria-pressed") == "false"
+    page.wait_for_function("() => document.getElementById('player').paused", timeout=int(loop_seconds * 1000) + 5000)
+    page.keyboard.press("l")
+    page.evaluate(PLAY, shot_id)  # a one-shot plays once, whatever the switch says
+    assert page.evaluate("() => document.getElementById('player').loop") is False
+    page.reload()  # the choice is kept in this browser
+    page.wait_for_selector("#results li")
+    assert page.get_attribute("#loop-toggle", "aria-pressed") == "true"

@@ -5,7 +5,7 @@ import { move, rate, selected } from "./results.js";
 
 const TYPING = new Set(["INPUT", "TEXTAREA", "SELECT"]);
 export const HELP = "space play/stop · enter play from start · ↑/↓ move · ←/→ seek · s similar · a add to " +
-  "collection · 1–5 rate, 0 clears · / search · esc back";
+  "collection · l loops repeat on/off · 1–5 rate, 0 clears · / search · esc back";
 
 export function setupKeys({ similar, add, back }) {
   document.addEventListener("keydown", (e) => {
@@ -32,6 +32,7 @@ export function setupKeys({ similar, add, back }) {
       ArrowLeft: () => player.seekBy(-1),
       s: () => similar(hit),
       a: () => add(hit),
+      l: () => player.setLooping(!player.isLooping()),
       "/": () => $("q").focus(),
       Escape: () => back() || player.stop(),
       Backspace: () => back(),

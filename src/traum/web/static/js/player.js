@@ -13,6 +13,18 @@ const plain = { source: (hit) => audioUrl(hit.id), rate: () => 1 };
 let preview = plain;
 export function setPreview(hooks) { preview = { ...plain, ...(hooks || {}) }; }
 
+// Loops (a sound with a tempo) repeat while they play, as a producer auditions a groove against the
+// next one; one-shots play once. On by default; the choice is kept in this browser.
+let looping = localStorage.getItem("traum.loop") !== "off";
+const loops = (hit) => looping && hit?.bpm != null;
+export const isLooping = () => looping;
+export function setLooping(on) {
+  looping = on;
+  localStorage.setItem("traum.loop", on ? "on" : "off");
+  audio.loop = loops(current);
+  emit("looping", { on });
+}
+
 export const playingId = () => (current && !audio.paused ? current.id : null);
 export const element = audio;
 
@@ -23,6 +35,7 @@ export function play(hit, at = 0) {
     audio.dataset.url = url;
     current = hit;
   }
+  audio.loop = loops(hit);
   audio.playbackRate = preview.rate(hit) ?? 1;
   audio.currentTime = at;
   return audio.play().catch((err) => { $("status").textContent = `cannot play ${hit.filename}: ${err.message}`; });
