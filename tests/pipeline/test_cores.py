@@ -34,6 +34,30 @@ def test_a_core_kept_busy_by_another_process_is_not_ours():
     assert plan_cores(analyse=False, others_busy=5.0, usable=2).free == 1
 
 
+@pytest.mark.parametrize("usable", [2, 4, 8])
+def test_without_inference_on_this_cpu_analysis_has_the_cores(usable):
+    """No model (embeddings pending) leaves every free core to analysis; a GPU model keeps one to feed it."""
+    none = plan_cores(analyse=True, usable=usable, inference_device=None)
+    gpu = plan_cores(analyse=True, usable=usable, inference_device="gpu")
+    cpu = plan_cores(analyse=True, usable=usable)
+    assert none.analysis_processes == usable and none.inference_threads == 0
+    assert gpu.analysis_processes == usable - 1 and gpu.inference_threads == 1
+    assert cpu.analysis_processes == max(1, usable // 4)
+
+
+def test_an_index_without_its_model_analyses_on_every_core(tmp_path):
+    from tests.helpers import copy_library
+    from traum.catalog import Catalog
+    from traum.pipeline import IndexOptions, run_index
+
+    with Catalog(tmp_path / "c.db") as catalog:
+        report = run_index([copy_library(tmp_path / "library")], catalog,
+                           IndexOptions(model="laion/larger_clap_general", cache=False))  # never cached in tests
+    free = report.cores["usable"] - report.cores["taken by others"]
+    assert report.model_error and report.cores["analysis processes"] == free
+    assert report.cores["inference threads"] == 0
+
+
 def test_the_probe_sees_another_process_busy_but_not_this_one():
     import psutil
 

@@ -118,19 +118,25 @@ class CoreBudget:
 
 
 def plan_cores(*, analyse: bool, others_busy: float = 0.0, usable: int | None = None,
-               analysis_processes: int | None = None, decode_threads: int | None = None) -> CoreBudget:
-    """With analysis on, one free core in four (at least one) goes to analysis processes and the rest to
-    inference; on one free core both share it: one inference thread, one analysis process that sleeps
-    while there is nothing to analyse. Decoding threads mostly wait on I/O and release the GIL: two per
-    free core keep the model fed without taking a core from it."""
+               analysis_processes: int | None = None, decode_threads: int | None = None,
+               inference_device: str | None = "cpu") -> CoreBudget:
+    """With analysis on and the model on this CPU, one free core in four (at least one) goes to analysis
+    processes and the rest to inference; on one free core both share it: one inference thread, one
+    analysis process that sleeps while there is nothing to analyse. With the model on a GPU one core feeds
+    it (decoding, batches) and analysis has the rest; without a model (not available: files are catalogued,
+    embeddings pending) analysis has every free core. Decoding threads mostly wait on I/O and release the
+    GIL: two per free core keep the model fed without taking a core from it."""
     usable = usable or usable_cores()
     taken = int(others_busy + (1 - TAKEN_SHARE))  # rounds 0.6 busy up to a core, 0.5 down
     taken = min(max(taken, 0), usable - 1)
     free = usable - taken
+    feeding = {None: 0, "cpu": free - free // 4}.get(inference_device, 1)
     analysis = 0
     if analyse:
-        analysis = analysis_processes or max(1, free // 4)
-    threads = max(1, free - analysis) if free > 1 else 1
+        analysis = analysis_processes or max(1, free - feeding)
+    threads = 0
+    if inference_device is not None:
+        threads = max(1, free - analysis) if free > 1 else 1
     decode = decode_threads or max(2, 2 * free)
     return CoreBudget(usable, taken, threads, analysis, decode)
 

@@ -198,8 +198,12 @@ class IndexJob:
         return bool(sampled_stems(self.catalog, cast(EmbeddingModel, stand_in), self.options.max_windows))
 
     def _plan_cores(self, others_busy: float) -> CoreBudget:
+        device = None
+        if self.model is not None:
+            device = "cpu" if getattr(self.model, "device", "cpu") == "cpu" else "gpu"
         cores = plan_cores(analyse=self.options.analyse, others_busy=others_busy,
-                           analysis_processes=self.options.analysis_workers, decode_threads=self.options.workers)
+                           analysis_processes=self.options.analysis_workers, decode_threads=self.options.workers,
+                           inference_device=device)
         if getattr(self.model, "device", "cpu") == "cpu":
             apply_torch_threads(cores.inference_threads, interop=True)
         self.report.cores = {"usable": cores.usable, "taken by others": cores.taken,
