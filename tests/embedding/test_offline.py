@@ -67,3 +67,38 @@ def test_hf_hub_offline_skips_the_hub(online_env):
     result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=env, timeout=120)
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["outcome"].startswith("unavailable:") and report["connects"] == []
+
+
+def test_a_reachable_hub_is_asked_once_per_model(online_env):
+    """The probe before torch is imported and the load after it ask the Hub once between them."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    asked: list[str] = []
+
+    class Hub(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            body = json.dumps({"id": "laion/clap-htsat-unfused", "sha": "0" * 40, "siblings": []}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    env, _port = online_env
+    for proxy in ("HTTPS_PROXY", "HTTP_PROXY"):
+        env.pop(proxy)
+    with ThreadingHTTPServer(("127.0.0.1", 0), Hub) as hub:
+        threading.Thread(target=hub.serve_forever, daemon=True).start()
+        env["HF_ENDPOINT"] = f"http://127.0.0.1:{hub.server_address[1]}"
+        script = ("from traum.embedding.hub import check_hub, probe_model\n"
+                  "assert probe_model('laion/clap-htsat-unfused') is False\n"
+                  "check_hub('laion/clap-htsat-unfused')\n")
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+        hub.shutdown()
+    assert result.returncode == 0, result.stderr
+    assert [p for p in asked if p.startswith("/api/models/")] == ["/api/models/laion/clap-htsat-unfused"], asked

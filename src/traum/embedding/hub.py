@@ -14,6 +14,9 @@ log = logging.getLogger(__name__)
 
 #: Seconds to wait for the Hub before going on without the model: offline, the default retries cost ~30 s.
 HUB_TIMEOUT = 5.0
+#: Models the Hub has answered for in this process: the probe before torch is imported and the load after
+#: it would otherwise each ask it (two round trips before a download).
+_ON_HUB: set[str] = set()
 
 
 def probe_model(name: str) -> bool:
@@ -51,6 +54,8 @@ def check_hub(model: str) -> None:
 
     if constants.HF_HUB_OFFLINE:
         raise unavailable(model)
+    if model in _ON_HUB:
+        return
     try:
         huggingface_hub.model_info(model, timeout=HUB_TIMEOUT)
     except GatedRepoError as err:  # exists, needs `hf auth login`: a subclass of "not found", so first
@@ -62,6 +67,7 @@ def check_hub(model: str) -> None:
     except Exception as err:
         log.info("the Hugging Face Hub is not reachable: %r", err)
         raise unavailable(model) from err
+    _ON_HUB.add(model)
 
 
 def unavailable(model: str) -> ModelUnavailable:
