@@ -111,11 +111,21 @@ def _same_user(sock: socket.socket) -> bool:
 
 # -- the client -------------------------------------------------------------------------------------------
 
-class WarmTextModel:
-    """The text side of an :class:`~traum.embedding.base.EmbeddingModel`, answered by the warm tower."""
+class _TextOnly:
+    """What an :class:`~traum.embedding.base.EmbeddingModel` has for audio, in a model that embeds queries only."""
 
     sample_rate = 48_000
     window_seconds = 10.0
+
+    def prepare(self, samples: np.ndarray) -> list[Window]:
+        raise ModelUnavailable("a model kept for search queries embeds text only, not audio")
+
+    def embed_windows(self, features: np.ndarray) -> np.ndarray:
+        raise ModelUnavailable("a model kept for search queries embeds text only, not audio")
+
+
+class WarmTextModel(_TextOnly):
+    """The text side of an :class:`~traum.embedding.base.EmbeddingModel`, answered by the warm tower."""
 
     def __init__(self, sock: socket.socket, hello: dict[str, Any], *, started: bool) -> None:
         self._sock = sock
@@ -139,24 +149,15 @@ class WarmTextModel:
             raise ModelUnavailable("the warm text tower answered with vectors of another size; search again")
         return vectors.reshape(len(texts), self.dim).copy()
 
-    def prepare(self, samples: np.ndarray) -> list[Window]:
-        raise ModelUnavailable("the warm text tower embeds text only")
-
-    def embed_windows(self, features: np.ndarray) -> np.ndarray:
-        raise ModelUnavailable("the warm text tower embeds text only")
-
     def close(self) -> None:
         self._reader.close()
         self._sock.close()
 
 
-class DeferredTextModel:
+class DeferredTextModel(_TextOnly):
     """The catalog's own model, known by the name and id the catalog recorded, and loaded (or its warm
     tower connected) only when a query's vector is not in the text cache: a query typed before costs no
     model at all, not even a socket round trip."""
-
-    sample_rate = 48_000
-    window_seconds = 10.0
 
     def __init__(self, name: str, model_id: str, load: Callable[[], Any]) -> None:
         self.name, self.model_id = name, model_id
@@ -187,12 +188,6 @@ class DeferredTextModel:
                                   "to embed the library with it", reason="other model")
             self._model = model
         return self._model
-
-    def prepare(self, samples: np.ndarray) -> list[Window]:
-        raise ModelUnavailable("a deferred text model embeds text only")
-
-    def embed_windows(self, features: np.ndarray) -> np.ndarray:
-        raise ModelUnavailable("a deferred text model embeds text only")
 
     def close(self) -> None:
         _close(self._model)
