@@ -28,10 +28,10 @@ from traum.catalog import Catalog
 from traum.catalog.filters import StemFilter
 from traum.catalog.paths import display
 from traum.embedding.base import EmbeddingModel
-from traum.search.lexical import name_match, name_parts, query_terms
+from traum.search.lexical import fts_match, name_match, name_parts, query_terms
 from traum.search.query import Query, parse_query
 from traum.search.vector_index import EXACT_LIMIT, VectorIndex
-from traum.vocabulary import categories_in, category_from_path, category_token, with_synonyms, words
+from traum.vocabulary import category_from_path, words
 
 if TYPE_CHECKING:
     from traum.search.text_cache import TextEmbeddingCache
@@ -299,13 +299,8 @@ class SearchEngine:
         tokens = words(q.text)
         if not tokens:
             return {}
-        # Synonyms as words of their own: "saxophone" finds a folder "sax" before the rest of the brass.
-        terms = list(dict.fromkeys(with_synonyms(tokens) + [category_token(c) for c in categories_in(tokens)]))
-        match = " OR ".join(f'"{t}"' for t in terms)
-        if len(tokens[-1]) >= 3:
-            match += f' OR "{tokens[-1]}"*'  # as-you-type: the last word may be unfinished
         # The catalog gives one row per stem already: its best-matching path.
-        return {stem_id: (score, path) for stem_id, score, path in self.catalog.lexical(match)
+        return {stem_id: (score, path) for stem_id, score, path in self.catalog.lexical(fts_match(tokens))
                 if allowed is None or stem_id in allowed}
 
     def _rank(self, query: Query, semantic: Nearest, lexical: dict[str, tuple[float, str | None]],
