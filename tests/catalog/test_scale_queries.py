@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from tests.helpers import DIRT
 from traum.catalog import Catalog, StemFilter
 from traum.catalog.db import schema_version
 from traum.pipeline import IndexOptions, run_index
+from traum.search import SearchEngine
 from traum.search.lexical import fts_match
 
 #: One-shots and loops (tempo), tonal notes (key), all categories of a drum-and-bass search.
@@ -115,6 +117,9 @@ def _plan(catalog: Catalog, stem_filter: StemFilter) -> str:
      "idx_stems_category_bpm (category=? AND bpm>? AND bpm<?)"),
     (StemFilter(category="kick"), "idx_stems_category_bpm (category=?)"),
     (StemFilter(bpm_spans=((120.0, 124.0),)), "idx_stems_bpm_id (bpm>? AND bpm<?)"),
+    # Half and double time: one search per span, not every kick.
+    (StemFilter(bpm_spans=((120.0, 124.0), (60.0, 62.0), (240.0, 248.0)), category="kick"),
+     "idx_stems_category_bpm (category=? AND bpm>? AND bpm<?)\nINDEX 3"),
 ])
 def test_tempo_and_category_filters_read_only_an_index(catalog, stem_filter, index):
     """A stems row holds its 2 KB vector: a filter that visits rows reads a page per sample it tests
@@ -153,3 +158,32 @@ def test_past_the_cap_a_name_query_ranks_the_newest_matching_paths(catalog):
     bounded = catalog.lexical(match, rank_at_most=8)
     assert bounded == _full_ranking(catalog, match, newest=8)
     assert len(bounded) <= 8 and {h[0] for h in bounded} < {h[0] for h in everything}
+
+
+class _CheckingEveryStem(SearchEngine):
+    """The search as before: its filter checks each matching stem for a present path."""
+
+    def _allowed(self, q, collection=None):
+        filters = replace(q.stem_filter(), collection=collection)
+        return None if filters.empty else set(self.catalog.select_ids(filters))
+
+
+def test_a_filtered_search_leaves_presence_to_its_candidates_and_finds_the_same(catalog):
+    """The search's filter skips the presence check (a probe per matching stem); a stem whose every
+    path is gone still never comes back, even from a search with filters and no words."""
+    kicks = sorted(s["id"] for s in _present_facts(catalog) if s["category"] == "kick")
+    first = catalog.paths_of(kicks[0])
+    catalog.mark_missing(first)  # the first kick by id: the one a list of kicks would begin with
+    gone = kicks[0]
+    assert gone in catalog.select_ids(StemFilter(category="kick"), present_only=False)
+    assert gone not in catalog.select_ids(StemFilter(category="kick"))
+    tempo = next(s["bpm"] for s in _present_facts(catalog) if s["bpm"])
+    for text, filters in [("", {"category": "kick"}), ("kick", {"category": "kick"}), ("bd", {"loop": False}),
+                          (f"{tempo:g} bpm", {}), (f"drum loop {tempo:g} bpm", {})]:
+        for k in (1, 3, 50):
+            result = SearchEngine(catalog).search(text, k=k, **filters)
+            reference = _CheckingEveryStem(catalog).search(text, k=k, **filters)
+            assert [(h.id, h.path, h.score) for h in result.hits] == [
+                (h.id, h.path, h.score) for h in reference.hits], (text, k)
+            assert result.total == reference.total and gone not in {h.id for h in result.hits}
+    assert SearchEngine(catalog).search("", k=1, category="kick").total == 5  # k × 5 present candidates

@@ -416,16 +416,19 @@ class Catalog:
                     out[stem_id][1].append((offset, from_blob(blob)))
         return out
 
-    def select_ids(self, filters: StemFilter, *, sort: str | None = None, descending: bool = False) -> list[str]:
-        """Ids of present stems matching ``filters``; ordered by one of :data:`SORTS` (unknown samples last)."""
+    def select_ids(self, filters: StemFilter, *, sort: str | None = None, descending: bool = False,
+                   present_only: bool = True) -> list[str]:
+        """Ids of present stems matching ``filters``; ordered by one of :data:`SORTS` (unknown samples last).
+        ``present_only=False`` also gives stems whose every path is gone, for a caller that meets only
+        present stems anyway: it saves a probe per matching stem (~4 µs; 0.1 s for 24,000 at 1M)."""
         where, params = _filter_sql(filters)
         order = ""
         if sort is not None:
             column = SORTS[sort]
             direction = "DESC" if descending else "ASC"
             order = f" ORDER BY {column} IS NULL, {column} {direction}, s.filename COLLATE NOCASE, s.id"
-        return [r[0] for r in self.conn.execute(f"SELECT s.id FROM stems s WHERE ({where}) AND {_PRESENT_SQL}{order}",
-                                                params)]
+        present = f" AND {_PRESENT_SQL}" if present_only else ""
+        return [r[0] for r in self.conn.execute(f"SELECT s.id FROM stems s WHERE ({where}){present}{order}", params)]
 
     # -- the producer's own marks -------------------------------------------------------------------
 
@@ -533,12 +536,16 @@ def _filter_sql(f: StemFilter) -> tuple[str, list[Any]]:
     clauses: list[str] = ["1"]
     params: list[Any] = []
     if f.bpm_spans:
-        clauses.append("(" + " OR ".join("s.bpm BETWEEN ? AND ?" for _ in f.bpm_spans) + ")")
-        params += [x for span in f.bpm_spans for x in span]
+        # Each span carries the category: SQLite then searches (category, bpm) once per span (half and
+        # double time) instead of reading every sample of the category.
+        also = ("s.category = ? AND ", [f.category]) if f.category is not None else ("", [])
+        clauses.append("(" + " OR ".join(f"({also[0]}s.bpm BETWEEN ? AND ?)" for _ in f.bpm_spans) + ")")
+        params += [x for span in f.bpm_spans for x in (*also[1], *span)]
     if f.keys:
         clauses.append(f"s.key IN ({','.join('?' * len(f.keys))})")
         params += list(f.keys)
-    for column, op, value in (("s.category", "=", f.category), ("s.duration", ">=", f.min_duration),
+    category = None if f.bpm_spans else f.category
+    for column, op, value in (("s.category", "=", category), ("s.duration", ">=", f.min_duration),
                               ("s.duration", "<=", f.max_duration), ("s.loudness_lufs", ">=", f.min_lufs),
                               ("s.loudness_lufs", "<=", f.max_lufs)):
         if value is not None:
