@@ -12,8 +12,8 @@ latency. Baseline: exact search (numpy) on the same vectors, the recall referenc
 (one vector per stem, as for one-shots); a loop with windows adds one vector per 10 s window.
 
 Name queries and fact filters, before and after schema 5, in the same run on the same rows: the catalog
-is put back to schema 4's fact indexes (one per column) and queried with Catalog.lexical's SQL from
-before it bounded its ranking; then opened by Catalog, which upgrades it in place (timed), and queried
+is put back to schema 4's fact indexes (one per column) and queried with the SQL select_ids and
+Catalog.lexical ran before schema 5; then opened by Catalog, which upgrades it in place (timed), and queried
 through the API. Fact filters must give the same ids; for name queries the table says whether the
 bounded ranking's best 500 have the full ranking's score at every rank (nothing better was left out).
 A search's own filter skips the presence check (its candidates are present anyway): measured too.
@@ -158,6 +158,20 @@ def sql_queries() -> tuple[dict, dict]:
     return filters, names
 
 
+def select_ids_before(f) -> tuple[str, list]:
+    """The SQL Catalog.select_ids built for a tempo and category filter before schema 5."""
+    from traum.catalog.filters import StemFilter
+
+    assert f == StemFilter(bpm_spans=f.bpm_spans, category=f.category)
+    spans = " OR ".join("s.bpm BETWEEN ? AND ?" for _ in f.bpm_spans)
+    return (f"SELECT s.id FROM stems s WHERE (1 AND ({spans}) AND s.category = ?) AND EXISTS (SELECT 1 FROM "
+            "processing_status p WHERE p.file_hash = s.id AND p.status IN ('indexed', 'pending'))"
+            if f.category is not None else
+            f"SELECT s.id FROM stems s WHERE (1 AND ({spans})) AND EXISTS (SELECT 1 FROM processing_status p "
+            "WHERE p.file_hash = s.id AND p.status IN ('indexed', 'pending'))",
+            [x for span in f.bpm_spans for x in span] + ([f.category] if f.category is not None else []))
+
+
 def lexical_before(conn: sqlite3.Connection, match: str) -> list[tuple[str, float]]:
     best: dict[str, float] = {}
     for stem_id, score, _path in conn.execute(BEFORE_LEXICAL_SQL, (match, 500)):
@@ -168,7 +182,6 @@ def lexical_before(conn: sqlite3.Connection, match: str) -> list[tuple[str, floa
 def sql_before_after(db: Path, repeats: int) -> tuple[list[list], float]:
     """Rows of the before/after table, and the seconds the in-place upgrade took."""
     from traum.catalog import Catalog
-    from traum.catalog.store import _PRESENT_SQL, _filter_sql
 
     filters, names = sql_queries()
     with sqlite3.connect(db) as conn:
@@ -176,8 +189,7 @@ def sql_before_after(db: Path, repeats: int) -> tuple[list[list], float]:
     before: dict[str, tuple] = {}
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         for label, f in filters.items():
-            where, params = _filter_sql(f)
-            sql = f"SELECT s.id FROM stems s WHERE ({where}) AND {_PRESENT_SQL}"  # as select_ids builds it
+            sql, params = select_ids_before(f)
             ids = [r[0] for r in conn.execute(sql, params)]
             before[label] = (latency_ms(lambda _q, sql=sql, params=params: conn.execute(sql, params).fetchall(),
                                         range(max(3, repeats // 4))), ids)
