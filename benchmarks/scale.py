@@ -1,16 +1,22 @@
 """How far one machine goes: a synthetic catalog of N stems through the real write path, then the
 search engine's vector index over it, and IVF-PQ (the plan for 10M+) beside it. docs/scale.md quotes it.
 
-    python benchmarks/scale.py [--rows 1000000] [--queries 200] [--db PATH]
+    python benchmarks/scale.py [--rows 1000000] [--queries 200] [--db PATH [--reuse]] [--sql-only]
 
 Rows: Catalog.write_batch (stems + path outcomes + 512-d pooled vectors) in batches of 2,000 for the
 first --api-rows, the rest with the same columns in bulk SQL (write_sql says why); names
 built from the producer vocabulary so FTS5 has realistic words; vectors clustered like real embeddings
 (benchmarks/search.py). Then, as `traum search` / `traum serve` do: SearchEngine.vector_index() on a
 cold catalog (read every vector, build FAISS, save), reopened from its saved copy; single-query vector
-latency; an FTS5 name query and a fact filter at that size. Baseline: exact search (numpy) on the same
-vectors, the recall reference. No window vectors (one vector per stem, as for one-shots); a loop with
-windows adds one vector per 10 s window.
+latency. Baseline: exact search (numpy) on the same vectors, the recall reference. No window vectors
+(one vector per stem, as for one-shots); a loop with windows adds one vector per 10 s window.
+
+Name queries and fact filters, before and after schema 5, in the same run on the same rows: the catalog
+is put back to schema 4's fact indexes (one per column) and queried with the SQL select_ids and
+Catalog.lexical ran before schema 5; then opened by Catalog, which upgrades it in place (timed), and queried
+through the API. Fact filters must give the same ids; for name queries the table says whether the
+bounded ranking's best 500 have the full ranking's score at every rank (nothing better was left out).
+A search's own filter skips the presence check (its candidates are present anyway): measured too.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import argparse
 import os
 import resource
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -116,13 +123,113 @@ def write_catalog(path: Path, vectors: np.ndarray, rng: np.random.Generator, api
     return min(n, api_rows) / api_s, time.perf_counter() - started
 
 
-def latency_ms(fn, queries: np.ndarray) -> tuple[float, float]:
+def latency_ms(fn, queries) -> tuple[float, float]:
     times = []
     for q in queries:
         t = time.perf_counter()
         fn(q)
         times.append((time.perf_counter() - t) * 1000)
     return float(np.percentile(times, 50)), float(np.percentile(times, 95))
+
+
+#: Catalog.lexical before schema 5's release: FTS5 ranks every match (ORDER BY rank), then the best 500.
+BEFORE_LEXICAL_SQL = (
+    "SELECT p.file_hash, -m.rank, p.file_path FROM (SELECT rowid, rank FROM paths_fts WHERE paths_fts "
+    "MATCH ? ORDER BY rank LIMIT ?) m JOIN processing_status p ON p.id = m.rowid "
+    "WHERE p.status IN ('indexed', 'pending') AND p.file_hash IS NOT NULL ORDER BY m.rank, p.file_path")
+#: Schema 4's fact indexes, one per column, in place of schema 5's covering ones.
+SCHEMA_4_INDEXES = """
+    DROP INDEX IF EXISTS idx_stems_category_bpm; DROP INDEX IF EXISTS idx_stems_bpm_id;
+    CREATE INDEX IF NOT EXISTS idx_stems_category ON stems(category);
+    CREATE INDEX IF NOT EXISTS idx_stems_bpm ON stems(bpm);
+    PRAGMA user_version = 4;
+"""
+
+
+def sql_queries() -> tuple[dict, dict]:
+    from traum.catalog.filters import StemFilter
+    from traum.search.lexical import fts_match
+
+    filters = {"bpm 120-124, drums": StemFilter(bpm_spans=((120.0, 124.0),), category="drums"),
+               "bpm 120-124": StemFilter(bpm_spans=((120.0, 124.0),)),
+               "bpm 120-124 or half/double, drums": StemFilter(
+                   bpm_spans=((120.0, 124.0), (60.0, 62.0), (240.0, 248.0)), category="drums")}
+    names = {"'kick', 500 best": '"kick"', "search 'kick' (synonyms, prefix)": fts_match(["kick"])}
+    return filters, names
+
+
+def select_ids_before(f) -> tuple[str, list]:
+    """The SQL Catalog.select_ids built for a tempo and category filter before schema 5."""
+    from traum.catalog.filters import StemFilter
+
+    assert f == StemFilter(bpm_spans=f.bpm_spans, category=f.category)
+    spans = " OR ".join("s.bpm BETWEEN ? AND ?" for _ in f.bpm_spans)
+    return (f"SELECT s.id FROM stems s WHERE (1 AND ({spans}) AND s.category = ?) AND EXISTS (SELECT 1 FROM "
+            "processing_status p WHERE p.file_hash = s.id AND p.status IN ('indexed', 'pending'))"
+            if f.category is not None else
+            f"SELECT s.id FROM stems s WHERE (1 AND ({spans})) AND EXISTS (SELECT 1 FROM processing_status p "
+            "WHERE p.file_hash = s.id AND p.status IN ('indexed', 'pending'))",
+            [x for span in f.bpm_spans for x in span] + ([f.category] if f.category is not None else []))
+
+
+def lexical_before(conn: sqlite3.Connection, match: str) -> list[tuple[str, float]]:
+    best: dict[str, float] = {}
+    for stem_id, score, _path in conn.execute(BEFORE_LEXICAL_SQL, (match, 500)):
+        best.setdefault(stem_id, float(score))
+    return list(best.items())
+
+
+def sql_before_after(db: Path, repeats: int) -> tuple[list[list], float]:
+    """Rows of the before/after table, and the seconds the in-place upgrade took."""
+    from traum.catalog import Catalog
+
+    filters, names = sql_queries()
+    with sqlite3.connect(db) as conn:
+        conn.executescript(SCHEMA_4_INDEXES)
+    before: dict[str, tuple] = {}
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        for label, f in filters.items():
+            sql, params = select_ids_before(f)
+            ids = [r[0] for r in conn.execute(sql, params)]
+            before[label] = (latency_ms(lambda _q, sql=sql, params=params: conn.execute(sql, params).fetchall(),
+                                        range(max(3, repeats // 4))), ids)
+        for label, match in names.items():
+            before[label] = (latency_ms(lambda _q, match=match: lexical_before(conn, match), range(repeats)),
+                             lexical_before(conn, match))
+    started = time.perf_counter()
+    Catalog(db).close()  # upgrades it to the current schema
+    upgrade_s = time.perf_counter() - started
+    rows = []
+    with Catalog(db, readonly=True) as catalog:
+        for label, f in filters.items():
+            ids = catalog.select_ids(f)
+            after = latency_ms(lambda _q, f=f: catalog.select_ids(f), range(repeats))
+            (b50, b95), old = before[label]
+            same = "same ids" if sorted(ids) == sorted(old) else f"DIFFERENT ids ({len(ids)} vs {len(old)})"
+            rows.append([f"fact filter: {label}", f"{b50:.1f} / {b95:.1f}", f"{after[0]:.1f} / {after[1]:.1f}",
+                         f"{len(ids):,} ids, {same}"])
+            # The search's own filter leaves presence to its candidates (SearchEngine._allowed).
+            unchecked = catalog.select_ids(f, present_only=False)
+            fast = latency_ms(lambda _q, f=f: catalog.select_ids(f, present_only=False), range(repeats))
+            rows.append([f"  as a search filters: {label}", f"{b50:.1f} / {b95:.1f}", f"{fast[0]:.1f} / {fast[1]:.1f}",
+                         f"{len(unchecked):,} ids, {len(unchecked) - len(ids):,} of them without a present path"])
+        for label, match in names.items():
+            hits = catalog.lexical(match)
+            after = latency_ms(lambda _q, match=match: catalog.lexical(match), range(repeats))
+            (b50, b95), old = before[label]
+            rows.append([f"name query: {label}", f"{b50:.1f} / {b95:.1f}", f"{after[0]:.1f} / {after[1]:.1f}",
+                         top_k_difference(old, [(i, s) for i, s, _p in hits], catalog.conn, match)])
+    return rows, upgrade_s
+
+
+def top_k_difference(full: list[tuple[str, float]], bounded: list[tuple[str, float]], conn, match: str) -> str:
+    """How the bounded ranking's best differ from the full ranking's: equal scores at every rank mean
+    no better-scored path was left out, only others of equal score taken."""
+    matches = conn.execute("SELECT count(*) FROM paths_fts WHERE paths_fts MATCH ?", (match,)).fetchone()[0]
+    lower = sum(b[1] < f[1] - 1e-9 for f, b in zip(full, bounded, strict=False)) + max(0, len(full) - len(bounded))
+    common = len({i for i, _ in full} & {i for i, _ in bounded})
+    verdict = "same score at every rank" if lower == 0 else f"{lower} ranks score lower"
+    return f"{matches:,} paths match; {verdict}; {common} of {len(full)} ids in common"
 
 
 def recall(found: list[list], truth: np.ndarray) -> float:
@@ -160,72 +267,87 @@ def main() -> None:
     parser.add_argument("--api-rows", type=int, default=20_000,
                         help="rows written through Catalog.write_batch (the rest in bulk SQL)")
     parser.add_argument("--db", type=Path, help="keep the catalog here (default: a temporary folder)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="--db already holds the --rows rows of an earlier run: skip the write")
+    parser.add_argument("--sql-only", action="store_true",
+                        help="only the name queries and fact filters, not the vector index")
+    parser.add_argument("--sql-repeats", type=int, default=40, help="runs per name query and fact filter")
     args = parser.parse_args()
-
-    from traum.catalog import Catalog
-    from traum.catalog.filters import StemFilter
-    from traum.search.engine import SearchEngine
+    if args.reuse and args.db is None:
+        parser.error("--reuse needs --db")
 
     rng = np.random.default_rng(7)
     tmp = Path(tempfile.mkdtemp(prefix="traum-scale-"))
     db = args.db or tmp / "catalog.db"
     try:
-        vectors = clustered(args.rows, rng)
-        queries = clustered(args.queries, np.random.default_rng(8))
-        log(f"writing {args.rows:,} rows to {db}")
-        api_rate, write_s = write_catalog(db, vectors, rng, args.api_rows)
-        size_mb = sum(f.stat().st_size for f in db.parent.glob(db.name + "*") if f.is_file()) / 2**20
-
-        log("exact baseline")
-        truth = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
-        exact_p50, exact_p95 = latency_ms(lambda q: np.argpartition(-(vectors @ q), 10)[:10], queries[:50])
-        vectors = vectors[:0]  # frees them: the engine reads its own copy from the catalog, as serve does
-
-        rss0 = rss_mb()
-        with Catalog(db, readonly=True) as catalog:
-            log("cold vector index: read the catalog's vectors, build FAISS, save")
-            started = time.perf_counter()
-            index = SearchEngine(catalog).vector_index()
-            cold_s = time.perf_counter() - started
-            index_rss = rss_mb() - rss0
-            held_mb = index.memory_bytes() / 2**20
-            p50, p95 = latency_ms(lambda q: index.search(q[None], 10), queries)
-            # Stem ids begin with their row number in hex.
-            found = [[int(i[:16], 16) for i in row] for row in index.search(queries, 10)[1]]
-            rec = recall(found, truth)
-            started = time.perf_counter()
-            SearchEngine(catalog).vector_index()
-            warm_s = time.perf_counter() - started
-            fts = latency_ms(lambda _q: catalog.lexical('"kick"', 500), queries[:50])
-            drums = StemFilter(bpm_spans=((120.0, 124.0),), category="drums")
-            facts = latency_ms(lambda _q: catalog.select_ids(drums), queries[:20])
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-        print(f"\n## {args.rows:,} stems, {DIM}-d vectors, {os.cpu_count()} cores\n")
-        print(table([
-            ["catalog write, write_batch", f"{api_rate:,.0f} rows/s", f"first {min(args.api_rows, args.rows):,} rows"],
-            ["catalog write, all rows", f"{write_s:.0f} s", "the rest in bulk SQL"],
-            ["catalog size (db + wal)", f"{size_mb:,.0f} MB", f"{size_mb * 2**20 / args.rows:,.0f} B/row"],
-            ["cold index (read + FAISS build + save)", f"{cold_s:.0f} s", index.kind],
-            ["reopen saved index", f"{warm_s:.1f} s", ""],
-            ["vector index memory (held)", f"{held_mb:,.0f} MB", f"{held_mb / args.rows * 1e6:,.0f} MB/M"],
-            ["process RSS growth with index", f"{index_rss:,.0f} MB", f"peak RSS {peak_mb:,.0f} MB"],
-            ["FTS5 name query p50/p95", f"{fts[0]:.1f} / {fts[1]:.1f} ms", "'kick', 500 best"],
-            ["fact filter p50/p95", f"{facts[0]:.0f} / {facts[1]:.0f} ms", "bpm 120-124, drums"],
-        ], ["step", "value", "note"]))
-        print()
-        rows = [["exact numpy (baseline)", 0.0, exact_p50, exact_p95, 1.0, args.rows * DIM * 4 / 2**20],
-                [f"Traum VectorIndex ({index.kind}, nprobe {index.nprobe})", cold_s, p50, p95, rec, held_mb]]
-        log("IVF-PQ")
-        with Catalog(db, readonly=True) as catalog:
-            stem_ids, matrix = catalog.embeddings()
-        order = np.argsort([int(s[:16], 16) for s in stem_ids])
-        rows += ivfpq(np.ascontiguousarray(matrix[order]), queries, truth)
-        print(table(rows, ["vector search, k=10", "build s", "p50 ms", "p95 ms", "recall@10", "MB"]))
+        vectors = clustered(args.rows, rng) if not args.sql_only or not args.reuse else None
+        write = None
+        if not args.reuse:
+            log(f"writing {args.rows:,} rows to {db}")
+            write = write_catalog(db, vectors, rng, args.api_rows)
+        log("name queries and fact filters, before and after schema 5")
+        sql_rows, upgrade_s = sql_before_after(db, args.sql_repeats)
+        print(f"\n## {args.rows:,} stems, {DIM}-d vectors, {os.cpu_count()} cores (load {os.getloadavg()[0]:.1f})\n")
+        print(table([*sql_rows, ["upgrade in place to schema 5", "", f"{upgrade_s:.1f} s", "two indexes built"]],
+                    ["query", "before p50 / p95 ms", "after p50 / p95 ms", "results"]))
+        if not args.sql_only:
+            vector_steps(args, db, vectors, write)
     finally:
         if args.db is None:
             shutil.rmtree(tmp, ignore_errors=True)
 
+
+def vector_steps(args: argparse.Namespace, db: Path, vectors: np.ndarray, write: tuple[float, float] | None) -> None:
+    from traum.catalog import Catalog
+    from traum.search.engine import SearchEngine
+
+    queries = clustered(args.queries, np.random.default_rng(8))
+    size_mb = sum(f.stat().st_size for f in db.parent.glob(db.name + "*") if f.is_file()) / 2**20
+    log("exact baseline")
+    truth = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
+    exact_p50, exact_p95 = latency_ms(lambda q: np.argpartition(-(vectors @ q), 10)[:10], queries[:50])
+    vectors = vectors[:0]  # frees them: the engine reads its own copy from the catalog, as serve does
+
+    rss0 = rss_mb()
+    with Catalog(db, readonly=True) as catalog:
+        log("cold vector index: read the catalog's vectors, build FAISS, save")
+        started = time.perf_counter()
+        index = SearchEngine(catalog).vector_index()
+        cold_s = time.perf_counter() - started
+        index_rss = rss_mb() - rss0
+        held_mb = index.memory_bytes() / 2**20
+        p50, p95 = latency_ms(lambda q: index.search(q[None], 10), queries)
+        # Stem ids begin with their row number in hex.
+        found = [[int(i[:16], 16) for i in row] for row in index.search(queries, 10)[1]]
+        rec = recall(found, truth)
+        started = time.perf_counter()
+        SearchEngine(catalog).vector_index()
+        warm_s = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    print()
+    steps = []
+    if write is not None:
+        api_rate, write_s = write
+        steps += [["catalog write, write_batch", f"{api_rate:,.0f} rows/s",
+                   f"first {min(args.api_rows, args.rows):,} rows"],
+                  ["catalog write, all rows", f"{write_s:.0f} s", "the rest in bulk SQL"]]
+    steps += [
+        ["catalog size (db + wal)", f"{size_mb:,.0f} MB", f"{size_mb * 2**20 / args.rows:,.0f} B/row"],
+        ["cold index (read + FAISS build + save)", f"{cold_s:.0f} s", index.kind],
+        ["reopen saved index", f"{warm_s:.1f} s", ""],
+        ["vector index memory (held)", f"{held_mb:,.0f} MB", f"{held_mb / args.rows * 1e6:,.0f} MB/M"],
+        ["process RSS growth with index", f"{index_rss:,.0f} MB", f"peak RSS {peak_mb:,.0f} MB"]]
+    print(table(steps, ["step", "value", "note"]))
+    print()
+    rows = [["exact numpy (baseline)", 0.0, exact_p50, exact_p95, 1.0, args.rows * DIM * 4 / 2**20],
+            [f"Traum VectorIndex ({index.kind}, nprobe {index.nprobe})", cold_s, p50, p95, rec, held_mb]]
+    log("IVF-PQ")
+    with Catalog(db, readonly=True) as catalog:
+        stem_ids, matrix = catalog.embeddings()
+    order = np.argsort([int(s[:16], 16) for s in stem_ids])
+    rows += ivfpq(np.ascontiguousarray(matrix[order]), queries, truth)
+    print(table(rows, ["vector search, k=10", "build s", "p50 ms", "p95 ms", "recall@10", "MB"]))
 
 if __name__ == "__main__":
     main()

@@ -116,3 +116,23 @@ def test_a_forgotten_stem_takes_its_facts_map_point_and_collection_membership_wi
         for table in ("stem_facts", "map_points", "collection_items"):
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
         assert conn.execute("SELECT count(*) FROM collections").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("version", [1, 4])
+def test_fact_indexes_are_upgraded_in_place(db, version):
+    """Schema 5 replaces the tempo and category indexes by covering ones, keeping every other index,
+    on a populated catalog of any older version; filters find the same stems through them."""
+    _old_catalog(db, version)
+    conn = connect(db)
+    conn.execute("UPDATE stems SET bpm = 120, category = 'snare' WHERE id = ?", ("s" * 64,))
+    conn.commit()
+    conn.close()
+    with Catalog(db) as catalog:
+        indexes = {r[0] for r in catalog.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND "
+                                                     "tbl_name = 'stems' AND sql IS NOT NULL")}
+        assert indexes == {"idx_stems_category_bpm", "idx_stems_bpm_id", "idx_stems_key", "idx_stems_quality",
+                           "idx_stems_imported_at", "idx_stems_path", "idx_stems_loudness"}
+        assert catalog.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert catalog.select_ids(StemFilter(bpm_spans=((118.0, 122.0),), category="snare")) == ["s" * 64]
+        assert catalog.select_ids(StemFilter(category="kick")) == ["k" * 64]
+        assert catalog.select_ids(StemFilter(bpm_spans=((118.0, 122.0),))) == ["s" * 64]

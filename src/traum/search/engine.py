@@ -28,10 +28,10 @@ from traum.catalog import Catalog
 from traum.catalog.filters import StemFilter
 from traum.catalog.paths import display
 from traum.embedding.base import EmbeddingModel
-from traum.search.lexical import name_match, name_parts, query_terms
+from traum.search.lexical import fts_match, name_match, name_parts, query_terms
 from traum.search.query import Query, parse_query
 from traum.search.vector_index import EXACT_LIMIT, VectorIndex
-from traum.vocabulary import categories_in, category_from_path, category_token, with_synonyms, words
+from traum.vocabulary import category_from_path, words
 
 if TYPE_CHECKING:
     from traum.search.text_cache import TextEmbeddingCache
@@ -254,7 +254,9 @@ class SearchEngine:
 
     def _allowed(self, q: Query, collection: str | None = None) -> set[str] | None:
         filters = replace(q.stem_filter(), collection=collection)
-        return None if filters.empty else set(self.catalog.select_ids(filters))
+        # Every candidate is present already (the vector index holds present stems, names are
+        # searched over present paths, _rank reads present stems), so the filter need not check.
+        return None if filters.empty else set(self.catalog.select_ids(filters, present_only=False))
 
     def hits(self, ids: list[str], first_rank: int = 1) -> list[Hit]:
         """Hits for catalogued stems in the given order (a page of a sorted, filtered list, not a ranking)."""
@@ -299,20 +301,26 @@ class SearchEngine:
         tokens = words(q.text)
         if not tokens:
             return {}
-        # Synonyms as words of their own: "saxophone" finds a folder "sax" before the rest of the brass.
-        terms = list(dict.fromkeys(with_synonyms(tokens) + [category_token(c) for c in categories_in(tokens)]))
-        match = " OR ".join(f'"{t}"' for t in terms)
-        if len(tokens[-1]) >= 3:
-            match += f' OR "{tokens[-1]}"*'  # as-you-type: the last word may be unfinished
         # The catalog gives one row per stem already: its best-matching path.
-        return {stem_id: (score, path) for stem_id, score, path in self.catalog.lexical(match)
+        return {stem_id: (score, path) for stem_id, score, path in self.catalog.lexical(fts_match(tokens))
                 if allowed is None or stem_id in allowed}
+
+    def _first_present(self, ids: list[str], n: int) -> list[str]:
+        """The first ``n`` of ``ids`` that still have a present path."""
+        found: list[str] = []
+        for start in range(0, len(ids), n):
+            if len(found) >= n:
+                break
+            chunk = ids[start:start + n]
+            present = {s["id"] for s in self.catalog.stems(chunk)}
+            found += [i for i in chunk if i in present]
+        return found[:n]
 
     def _rank(self, query: Query, semantic: Nearest, lexical: dict[str, tuple[float, str | None]],
               category: str | None, allowed: set[str] | None, k: int) -> tuple[list[Hit], int]:
         candidates = list(dict.fromkeys(list(semantic) + list(lexical)))
         if not candidates and allowed is not None:
-            candidates = sorted(allowed)[: k * 5]
+            candidates = self._first_present(sorted(allowed), k * 5)
         if not candidates:
             return [], 0
         stems = {s["id"]: s for s in self.catalog.stems(candidates)}

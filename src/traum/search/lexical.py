@@ -23,7 +23,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from traum.vocabulary import category_of_word, phrase_category, synonyms, words
+from traum.vocabulary import (
+    categories_in,
+    category_of_word,
+    category_token,
+    phrase_category,
+    synonyms,
+    with_synonyms,
+    words,
+)
 
 #: The last word of a query this long may be unfinished (as-you-type): a name word it begins counts.
 PREFIX_MIN = 3
@@ -39,6 +47,17 @@ class Term:
     prefix: bool = False
     #: Words that name the same thing ("hi hat": hihat, hh, hats …; "sax": saxophone …).
     synonyms: frozenset[str] = frozenset()
+
+
+def fts_match(tokens: Sequence[str]) -> str:
+    """The FTS5 MATCH expression for a query's words: any word, synonym or named category's token;
+    the last word also as a prefix (as-you-type)."""
+    # Synonyms as words of their own: "saxophone" finds a folder "sax" before the rest of the brass.
+    terms = list(dict.fromkeys(with_synonyms(tokens) + [category_token(c) for c in categories_in(tokens)]))
+    match = " OR ".join(f'"{t}"' for t in terms)
+    if len(tokens[-1]) >= PREFIX_MIN:
+        match += f' OR "{tokens[-1]}"*'
+    return match
 
 
 def query_terms(tokens: Sequence[str]) -> list[Term]:
