@@ -204,7 +204,7 @@ class IndexJob:
         cores = plan_cores(analyse=self.options.analyse, others_busy=others_busy,
                            analysis_processes=self.options.analysis_workers, decode_threads=self.options.workers,
                            inference_device=device)
-        if getattr(self.model, "device", "cpu") == "cpu":
+        if device == "cpu":
             apply_torch_threads(cores.inference_threads, interop=True)
         self.report.cores = {"usable": cores.usable, "taken by others": cores.taken,
                              "inference threads": cores.inference_threads,
