@@ -78,12 +78,15 @@ def test_example_fact_in_analyze_catalog_and_search(plugin_path, tmp_path, tiny_
     assert stored == {name: (value, "brightness") for name, value in brightness.items()}
     assert "bright" in hat_tags
 
-    hits = json.loads(traum(plugin_path, "search", "sound", "--db", db, "--model", tiny_model, "--json",
-                            "--fact", "brightness>=0.1").stdout)
+    # Searching needs no plugin (the facts are in the catalog): the CLI in this process, not one more process
+    # importing torch and loading the model.
+    from tests.cli.conftest import traum as traum_here
+
+    hits = json.loads(traum_here("search", "sound", "--db", db, "--model", tiny_model, "--json",
+                                 "--fact", "brightness>=0.1").stdout)
     assert {Path(h["path"]).parent.name for h in hits} == {"hh"}
 
-    # The conditions' meaning, through the API `traum search` calls (each CLI search would be a process
-    # importing torch and loading the model: seconds apiece, for nothing the one above does not prove).
+    # The conditions' meaning, through the API `traum search` calls.
     def found(*fact: str) -> set[str]:
         from traum import api
 
