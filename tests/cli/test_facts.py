@@ -66,7 +66,26 @@ def moody_plugin(tmp_path_factory):
     return site
 
 
-def analyze_with(plugin_site, *args):
+#: Runs `traum ARGS` for each ARGS (JSON argv[1]) through the CLI's entry point in one process, printing
+#: [exit code, stdout, stderr] of each: the analysis workers (and their warm-up) are started once, not per run.
+CLI_RUNS = """
+import contextlib, io, json, sys
+from traum.cli.main import main
+results = []
+for args in json.loads(sys.argv[1]):
+    out, err, code = io.StringIO(), io.StringIO(), 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(args)
+        except SystemExit as exit_:
+            code = int(exit_.code or 0)
+    results.append([code, out.getvalue(), err.getvalue()])
+print(json.dumps(results))
+"""
+
+
+def analyze_with(plugin_site, *runs):
+    """`traum analyze` with each argument list in a fresh process that has the plugin installed."""
     import os
     import subprocess
     import sys
@@ -76,22 +95,24 @@ def analyze_with(plugin_site, *args):
 
     src = str(Path(traum.__file__).parents[1])  # this traum, also in the analysis processes
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin_site), src]), "COLUMNS": "250"}
-    return subprocess.run([sys.executable, "-m", "traum.cli.main", "analyze", *map(str, args)], capture_output=True,
-                          text=True, env=env, timeout=600)
+    argv = json.dumps([["analyze", *map(str, args)] for args in runs])
+    done = subprocess.run([sys.executable, "-c", CLI_RUNS, argv], capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_analyze_shows_plugin_facts_in_the_table_and_json(moody_plugin):
     from tests.helpers import DIRT
 
     files = [DIRT / "hh/000_hh3closedhh.wav", DIRT / "bd/BT0A0D0.wav"]
-    as_json = analyze_with(moody_plugin, *files, "--json")
-    assert as_json.returncode == 0, as_json.stderr
-    hat, kick = json.loads(as_json.stdout)
+    (code, as_json, err), (table_code, table, table_err) = analyze_with(moody_plugin, [*files, "--json"], files)
+    assert code == 0, err
+    hat, kick = json.loads(as_json)
     assert hat["facts"]["mood"] == ["dark", "airy"] and kick["facts"]["mood"] == ["round"]
     assert 0 < kick["facts"]["peakiness"] < 1
-    table = analyze_with(moody_plugin, *files)
-    assert table.returncode == 0, table.stderr
-    header, hat_row, kick_row = table.stdout.splitlines()
+    assert table_code == 0, table_err
+    header, hat_row, kick_row = table.splitlines()
     assert header.split()[-2:] == ["mood", "peakiness"]
     assert hat_row.split()[-3:] == ["dark,", "airy", f"{hat['facts']['peakiness']:.3g}"]
     assert kick_row.split()[-2:] == ["round", f"{kick['facts']['peakiness']:.3g}"]
