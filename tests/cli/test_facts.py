@@ -66,40 +66,18 @@ def moody_plugin(tmp_path_factory):
     return site
 
 
-#: Runs `traum ARGS` for each ARGS (JSON argv[1]) through the CLI's entry point in one process, printing
-#: [exit code, stdout, stderr] of each: the analysis workers (and their warm-up) are started once, not per run.
-CLI_RUNS = """
-import contextlib, io, json, sys
-from traum.cli.main import main
-results = []
-for args in json.loads(sys.argv[1]):
-    out, err, code = io.StringIO(), io.StringIO(), 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(args)
-        except SystemExit as exit_:
-            code = int(exit_.code or 0)
-    results.append([code, out.getvalue(), err.getvalue()])
-print(json.dumps(results))
-"""
-
-
 def analyze_with(plugin_site, *runs):
-    """`traum analyze` with each argument list in a fresh process that has the plugin installed."""
+    """`traum analyze` with each argument list, in one fresh process that has the plugin installed (its
+    analysis workers start once)."""
     import os
-    import subprocess
-    import sys
     from pathlib import Path
 
     import traum
+    from tests.helpers import traum_runs_in_one_process
 
     src = str(Path(traum.__file__).parents[1])  # this traum, also in the analysis processes
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin_site), src]), "COLUMNS": "250"}
-    argv = json.dumps([["analyze", *map(str, args)] for args in runs])
-    done = subprocess.run([sys.executable, "-c", CLI_RUNS, argv], capture_output=True, text=True, env=env,
-                          timeout=600)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return traum_runs_in_one_process([["analyze", *args] for args in runs], env)
 
 
 def test_analyze_shows_plugin_facts_in_the_table_and_json(moody_plugin):
