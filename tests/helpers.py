@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -80,3 +83,32 @@ def install_bare_plugin(site: Path, name: str, source: str) -> None:
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: traum-{name}\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text(f"[traum]\n{name} = traum_{name}\n")
+
+
+#: `traum ARGS` for each ARGS (a JSON list in argv[1]) through the CLI's entry point, one after the other in
+#: this process, printing [exit code, stdout, stderr] of each.
+_CLI_RUNS = """
+import contextlib, io, json, sys
+from traum.cli.main import main
+results = []
+for args in json.loads(sys.argv[1]):
+    out, err, code = io.StringIO(), io.StringIO(), 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(args)
+        except SystemExit as exit_:
+            code = int(exit_.code or 0)
+    results.append([code, out.getvalue(), err.getvalue()])
+print(json.dumps(results))
+"""
+
+
+def traum_runs_in_one_process(runs: list[list[object]], env: dict[str, str]) -> list[tuple[int, str, str]]:
+    """(exit code, stdout, stderr) of `traum` with each argument list, in order, in one fresh process with
+    ``env`` (e.g. a plugin on its PYTHONPATH, loaded as if installed). What the runs share (imports, the
+    analysis workers and their warm-up, the model) is loaded once, not once per command."""
+    argv = json.dumps([[str(a) for a in args] for args in runs])
+    done = subprocess.run([sys.executable, "-c", _CLI_RUNS, argv], capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    return [(code, out, err) for code, out, err in json.loads(done.stdout.strip().splitlines()[-1])]

@@ -13,15 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.conftest import run_traum
 from tests.helpers import CORPUS, DIRT, copy_library
 
-FILES = 100  # enough that a run is still going a moment after its first commit (~30 files/s here)
-
-
-def traum(*args: object, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    # Wide enough for the runs table on one line per run.
-    return subprocess.run([sys.executable, "-m", "traum.cli.main", *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, "COLUMNS": "250"})
+#: Enough that a run is still going a moment after its first commit (~30 files/s here: 2 s); each one more
+#: is one more for the rerun to do.
+FILES = 60
 
 
 @pytest.fixture
@@ -58,8 +55,10 @@ def _indexed(db: Path) -> int:
         return 0
 
 
+# Only the interrupted run needs a process of its own: status and the rerun go through the same CLI in this
+# process (each process would import torch again for nothing these tests prove).
 def runs(db: Path) -> list[dict]:
-    return json.loads(traum("status", "--db", db, "--runs", "5", "--json").stdout)["runs"]
+    return json.loads(run_traum("status", "--db", db, "--runs", "5", "--json").stdout)["runs"]
 
 
 @pytest.mark.parametrize(("send", "why"), [
@@ -77,23 +76,23 @@ def test_an_interrupted_run_is_recorded_and_a_rerun_finishes_the_rest(library, t
     report = run["report"]
     assert report["interrupted"] == why and run["finished_at"]
     assert report["planned"] == FILES and 1 <= report["indexed"] <= done < FILES
-    table = traum("status", "--db", db, "--runs", "5").stdout
+    table = run_traum("status", "--db", db, "--runs", "5").stdout
     assert why in table and f"of {FILES}" in table
     if "SIGTERM" in why:  # the rest is the same after either signal
         return
 
-    rerun = traum("index", library, "--model", tiny_model, "--db", db, "--json")
-    assert rerun.returncode == 0, rerun.stderr
+    rerun = run_traum("index", library, "--model", tiny_model, "--db", db, "--json")
+    assert rerun.code == 0, rerun.stderr
     assert json.loads(rerun.stdout)["indexed"] == FILES - done and _indexed(db) == FILES
     newest, interrupted = runs(db)
     assert "interrupted" not in newest["report"] and interrupted["report"]["interrupted"] == why
-    assert "done" in traum("status", "--db", db, "--runs", "5").stdout
+    assert "done" in run_traum("status", "--db", db, "--runs", "5").stdout
 
 
 def test_a_run_refused_before_any_work_is_no_run(tmp_path):
     db = tmp_path / "c.db"
-    refused = traum("index", tmp_path / "no-such-folder", "--db", db, "--no-analyse")
-    assert refused.returncode == 2 and "does not exist" in refused.stderr and not db.exists()
-    refused = traum("index", tmp_path, "--model", tmp_path / "no-such-model", "--db", db, "--no-analyse")
-    assert refused.returncode == 2 and "does not exist" in refused.stderr
+    refused = run_traum("index", tmp_path / "no-such-folder", "--db", db, "--no-analyse")
+    assert refused.code == 2 and "does not exist" in refused.stderr and not db.exists()
+    refused = run_traum("index", tmp_path, "--model", tmp_path / "no-such-model", "--db", db, "--no-analyse")
+    assert refused.code == 2 and "does not exist" in refused.stderr
     assert runs(db) == []

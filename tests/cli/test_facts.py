@@ -66,32 +66,31 @@ def moody_plugin(tmp_path_factory):
     return site
 
 
-def analyze_with(plugin_site, *args):
+def analyze_with(plugin_site, *runs):
+    """`traum analyze` with each argument list, in one fresh process that has the plugin installed (its
+    analysis workers start once)."""
     import os
-    import subprocess
-    import sys
     from pathlib import Path
 
     import traum
+    from tests.helpers import traum_runs_in_one_process
 
     src = str(Path(traum.__file__).parents[1])  # this traum, also in the analysis processes
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin_site), src]), "COLUMNS": "250"}
-    return subprocess.run([sys.executable, "-m", "traum.cli.main", "analyze", *map(str, args)], capture_output=True,
-                          text=True, env=env, timeout=600)
+    return traum_runs_in_one_process([["analyze", *args] for args in runs], env)
 
 
 def test_analyze_shows_plugin_facts_in_the_table_and_json(moody_plugin):
     from tests.helpers import DIRT
 
     files = [DIRT / "hh/000_hh3closedhh.wav", DIRT / "bd/BT0A0D0.wav"]
-    as_json = analyze_with(moody_plugin, *files, "--json")
-    assert as_json.returncode == 0, as_json.stderr
-    hat, kick = json.loads(as_json.stdout)
+    (code, as_json, err), (table_code, table, table_err) = analyze_with(moody_plugin, [*files, "--json"], files)
+    assert code == 0, err
+    hat, kick = json.loads(as_json)
     assert hat["facts"]["mood"] == ["dark", "airy"] and kick["facts"]["mood"] == ["round"]
     assert 0 < kick["facts"]["peakiness"] < 1
-    table = analyze_with(moody_plugin, *files)
-    assert table.returncode == 0, table.stderr
-    header, hat_row, kick_row = table.stdout.splitlines()
+    assert table_code == 0, table_err
+    header, hat_row, kick_row = table.splitlines()
     assert header.split()[-2:] == ["mood", "peakiness"]
     assert hat_row.split()[-3:] == ["dark,", "airy", f"{hat['facts']['peakiness']:.3g}"]
     assert kick_row.split()[-2:] == ["round", f"{kick['facts']['peakiness']:.3g}"]

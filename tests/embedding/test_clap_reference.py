@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import librosa
 import numpy as np
@@ -47,14 +45,26 @@ def reference(tiny_model):
 # bf16 forced, too: on a CPU with native bf16 "auto" picks it anyway; elsewhere it is emulated but must
 # stay just as faithful (the audio tower's weights are stored in bf16 on that path).
 @pytest.mark.parametrize("precision", ["fp32", "auto", "bf16"])
-def test_traum_embed_matches_reference(tiny_model, reference, precision, tmp_path):
+def test_traum_embed_matches_reference(tiny_model, reference, precision, monkeypatch):
+    from tests.cli.conftest import traum
+    from traum import api
+    from traum.embedding.clap import pick_precision
+
     assert len(CLIPS) >= 20
-    env_precision = {"TRAUM_PRECISION": precision} if precision != "auto" else {}
-    out = tmp_path / "e.json"
-    result = subprocess.run([sys.executable, "-m", "traum.cli.main", "embed", *map(str, CLIPS), "--model",
-                             str(tiny_model), "--json"], capture_output=True, text=True,
-                            env={**_env(), **env_precision}, check=True)
-    out.write_text(result.stdout)
+    if precision == "auto":
+        monkeypatch.delenv("TRAUM_PRECISION", raising=False)
+    else:
+        monkeypatch.setenv("TRAUM_PRECISION", precision)
+    # `traum embed` in this process (a process of its own would only import torch again): the model the
+    # command loads is kept per process, so each precision starts without it and leaves none behind.
+    api.get_model.cache_clear()
+    try:
+        result = traum("embed", *CLIPS, "--model", tiny_model, "--json")
+        used = api.get_model(str(tiny_model))
+        assert api.get_model.cache_info().hits == 1, "not the model the command loaded"
+        assert used.precision == (precision if precision != "auto" else pick_precision("auto", "cpu"))
+    finally:
+        api.get_model.cache_clear()
     ours = np.array([r["embedding"] for r in json.loads(result.stdout)], dtype=np.float32)
     assert ours.shape == (len(CLIPS), 512)
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
@@ -74,9 +84,3 @@ def test_mean_removed_check_catches_a_gain_change(tiny_model, reference):
         quiet.append(model.embed_windows(np.stack([w.features for w in model.prepare(audio * 0.1)]))[0])
     mean = reference.mean(axis=0)
     assert row_cosines(np.array(quiet) - mean, reference - mean).min() < 0.98
-
-
-def _env():
-    import os
-
-    return {k: v for k, v in os.environ.items() if k != "TRAUM_PRECISION"}

@@ -151,18 +151,20 @@ def test_cli_import_gives_a_folder_traum_uses(laion, tmp_path):
     assert "laion/clap-htsat-unfused" in traum("model", "list").stdout
 
 
-@pytest.fixture
-def broken(laion, tmp_path):
-    """Variants of the tiny checkpoint: one weight missing, one tensor too many."""
+@pytest.fixture(scope="module")
+def broken(laion, tmp_path_factory):
+    """Variants of the tiny checkpoint: one weight missing, one tensor too many (read only, so written once:
+    each is as large as the checkpoint)."""
     import torch
 
+    folder = tmp_path_factory.mktemp("broken")
     saved = torch.load(laion / "tiny.pt", weights_only=True)
     state = saved["state_dict"]
     lacking = {k: v for k, v in state.items() if k != "module.audio_branch.layers.2.blocks.3.mlp.fc1.weight"}
-    torch.save({"state_dict": lacking}, tmp_path / "lacking.pt")
-    torch.save({"state_dict": {**state, "module.audio_branch.extra.weight": torch.zeros(3)}}, tmp_path / "extra.pt")
-    (tmp_path / "notes.pt").write_text("not a checkpoint")
-    return tmp_path
+    torch.save({"state_dict": lacking}, folder / "lacking.pt")
+    torch.save({"state_dict": {**state, "module.audio_branch.extra.weight": torch.zeros(3)}}, folder / "extra.pt")
+    (folder / "notes.pt").write_text("not a checkpoint")
+    return folder
 
 
 @pytest.mark.parametrize("checkpoint, flags, message", [

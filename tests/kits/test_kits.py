@@ -7,7 +7,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -116,8 +115,11 @@ def test_names_are_clean_and_unique():
 
 
 def traum(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "traum.cli.main", *args, "--db", str(db)], capture_output=True,
-                          text=True, timeout=120)
+    """The CLI through its real entry point, in this process (a process per command cost ~1 s apiece)."""
+    from tests.cli.conftest import run_traum
+
+    result = run_traum(*args, "--db", db)
+    return subprocess.CompletedProcess(list(args), result.code, result.stdout, result.stderr)
 
 
 def test_the_cli_makes_a_collection_and_exports_it(kit_catalog, tmp_path):

@@ -75,7 +75,16 @@ def facts(db):
 
 
 def embedding_actors():
-    return [p for p in psutil.process_iter(["cmdline"]) if "Embedder" in " ".join(p.info["cmdline"] or ())]
+    """This run's actors only (the Ray this module started is a child of the test process): another Ray
+    on the machine is none of this test's business."""
+    found = []
+    for process in psutil.Process().children(recursive=True):
+        try:
+            if "Embedder" in " ".join(process.cmdline()):
+                found.append(process)
+        except psutil.Error:  # ended meanwhile
+            pass
+    return found
 
 
 class KillActorOnFirstCommit:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, copy_library, install_bare_plugin
+from tests.helpers import REPO, copy_library, install_bare_plugin, traum_runs_in_one_process
 
 FILES = ["dirt-samples/bd/BT0A0A7.wav", "dirt-samples/hh/000_hh3closedhh.wav", "dirt-samples/sn/ST0T0S0.wav"]
 
@@ -39,10 +39,13 @@ def plugin_path(tmp_path_factory) -> Path:
     return target
 
 
+def plugin_env(plugin_path: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin_path), str(REPO / "src")])}
+
+
 def traum(plugin_path: Path, *args: object, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin_path), str(REPO / "src")])}
     result = subprocess.run([sys.executable, "-m", "traum.cli.main", *map(str, args)], capture_output=True,
-                            text=True, env=env)
+                            text=True, env=plugin_env(plugin_path))
     assert not check or result.returncode == 0, result.stderr
     return result
 
@@ -57,14 +60,19 @@ def test_plugins_lists_the_example_and_the_builtin_hooks(plugin_path):
 
 def test_example_fact_in_analyze_catalog_and_search(plugin_path, tmp_path, tiny_model):
     library = copy_library(tmp_path / "lib", FILES)
-    analyzed = json.loads(traum(plugin_path, "analyze", *(library / f for f in FILES), "--json", check=False).stdout)
+    db = tmp_path / "catalog.db"
+    # Both commands in one process with the plugins installed (the analysis workers start once), the index
+    # first: it runs as in a process of its own, nothing loaded before it.
+    (code, index_out, index_err), (_, analyze_out, _) = traum_runs_in_one_process(
+        [["index", library, "--db", db, "--model", tiny_model, "--json"],
+         ["analyze", *(library / f for f in FILES), "--json"]], plugin_env(plugin_path))
+    analyzed = json.loads(analyze_out)
     brightness = {Path(r["path"]).parent.name: r["facts"]["brightness"] for r in analyzed}
     assert brightness["hh"] > 0.1 > brightness["bd"]  # a closed hat is bright, a kick is not
     assert all(r["plugin_errors"][0]["plugin"] == "broken" for r in analyzed)
 
-    db = tmp_path / "catalog.db"
-    run = traum(plugin_path, "index", library, "--db", db, "--model", tiny_model, "--json")
-    report = json.loads(run.stdout)
+    assert code == 0, index_err
+    report = json.loads(index_out)
     assert report["indexed"] == 3 and report["failed"] == 0
     assert report["plugin_errors"] == {"broken": 3}  # counted, and the run went on
     log = (tmp_path / "logs" / "traum.log").read_text()
@@ -78,12 +86,15 @@ def test_example_fact_in_analyze_catalog_and_search(plugin_path, tmp_path, tiny_
     assert stored == {name: (value, "brightness") for name, value in brightness.items()}
     assert "bright" in hat_tags
 
-    hits = json.loads(traum(plugin_path, "search", "sound", "--db", db, "--model", tiny_model, "--json",
-                            "--fact", "brightness>=0.1").stdout)
+    # Searching needs no plugin (the facts are in the catalog): the CLI in this process, not one more process
+    # importing torch and loading the model.
+    from tests.cli.conftest import traum as traum_here
+
+    hits = json.loads(traum_here("search", "sound", "--db", db, "--model", tiny_model, "--json",
+                                 "--fact", "brightness>=0.1").stdout)
     assert {Path(h["path"]).parent.name for h in hits} == {"hh"}
 
-    # The conditions' meaning, through the API `traum search` calls (each CLI search would be a process
-    # importing torch and loading the model: seconds apiece, for nothing the one above does not prove).
+    # The conditions' meaning, through the API `traum search` calls.
     def found(*fact: str) -> set[str]:
         from traum import api
 
