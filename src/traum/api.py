@@ -102,9 +102,10 @@ def search(text: str, *, db: PathLike | None = None, k: int = 10, model: str | N
             result = SearchEngine(catalog, loaded, notice=notice).search(text, k=k, **filters)
             with_plugin_facts(catalog, result)
         finally:
-            close = getattr(loaded, "close", None)
-            if close is not None:
-                close()
+            if loaded is not None:
+                from traum.search.warm import close_model
+
+                close_model(loaded)
     result.timings = {"catalog open": opened - started, "model": ready - opened, **result.timings}
     return result
 

@@ -130,7 +130,12 @@ def plan_cores(*, analyse: bool, others_busy: float = 0.0, usable: int | None = 
     taken = int(others_busy + (1 - TAKEN_SHARE))  # rounds 0.6 busy up to a core, 0.5 down
     taken = min(max(taken, 0), usable - 1)
     free = usable - taken
-    feeding = {None: 0, "cpu": free - free // 4}.get(inference_device, 1)
+    if inference_device is None:
+        feeding = 0
+    elif inference_device == "cpu":
+        feeding = free - free // 4
+    else:
+        feeding = 1  # decoding and batching for the GPU
     analysis = 0
     if analyse:
         analysis = analysis_processes or max(1, free - feeding)

@@ -180,7 +180,7 @@ class DeferredTextModel(_TextOnly):
         if self._model is None:
             model = self._load()
             if model.model_id != self.model_id:
-                _close(model)
+                close_model(model)
                 from traum.errors import ConfigError
 
                 raise ConfigError(f"the model {self.name} is not the one this catalog was indexed with (its id is "
@@ -190,10 +190,10 @@ class DeferredTextModel(_TextOnly):
         return self._model
 
     def close(self) -> None:
-        _close(self._model)
+        close_model(self._model)
 
 
-def _close(model: Any) -> None:
+def close_model(model: Any) -> None:
     """Close a model that holds something open (a warm tower's socket); an in-process model holds nothing."""
     close = getattr(model, "close", None)
     if close is not None:
